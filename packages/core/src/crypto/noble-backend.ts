@@ -1,0 +1,93 @@
+import { bls12_381 } from "@noble/curves/bls12-381.js";
+import { BLS_DST, type BlsBackend, BlsError } from "./bls.js";
+
+const sigs = bls12_381.longSignatures;
+type G1Point = ReturnType<typeof sigs.getPublicKey>;
+type G2Point = ReturnType<typeof sigs.hash>;
+
+const publicKeyCache = new Map<string, G1Point>();
+const PUBLIC_KEY_CACHE_LIMIT = 4096;
+
+function parsePublicKey(bytes: Uint8Array): G1Point {
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+  const hit = publicKeyCache.get(key);
+  if (hit) return hit;
+  if (bytes.length !== 48) throw new BlsError(`public key must be 48 bytes, got ${bytes.length}`);
+  let pk: G1Point;
+  try {
+    pk = bls12_381.G1.Point.fromBytes(bytes);
+    pk.assertValidity();
+  } catch (e) {
+    throw new BlsError(`invalid public key: ${(e as Error).message}`);
+  }
+  if (pk.is0()) throw new BlsError("invalid public key: identity");
+  if (publicKeyCache.size >= PUBLIC_KEY_CACHE_LIMIT) publicKeyCache.clear();
+  publicKeyCache.set(key, pk);
+  return pk;
+}
+
+function parseSignature(bytes: Uint8Array): G2Point {
+  if (bytes.length !== 96) throw new BlsError(`signature must be 96 bytes, got ${bytes.length}`);
+  try {
+    const p = sigs.Signature.fromBytes(bytes);
+    p.assertValidity();
+    return p;
+  } catch (e) {
+    throw new BlsError(`invalid signature: ${(e as Error).message}`);
+  }
+}
+
+const hashToG2 = (msg: Uint8Array): G2Point => sigs.hash(msg, BLS_DST);
+
+function guard(f: () => boolean): boolean {
+  try {
+    return f();
+  } catch {
+    return false;
+  }
+}
+
+/** Pure-JS BLS through @noble/curves (tens of ms per operation; portable). */
+export const nobleBackend: BlsBackend = {
+  name: "noble",
+  publicKey(sk) {
+    try {
+      return sigs.getPublicKey(sk).toBytes(true);
+    } catch (e) {
+      throw new BlsError(`invalid secret key: ${(e as Error).message}`);
+    }
+  },
+  sign(sk, msg) {
+    try {
+      return sigs.Signature.toBytes(sigs.sign(hashToG2(msg), sk));
+    } catch (e) {
+      throw new BlsError(`invalid secret key: ${(e as Error).message}`);
+    }
+  },
+  verify: (pk, msg, sig) => guard(() => sigs.verify(parseSignature(sig), hashToG2(msg), parsePublicKey(pk))),
+  aggregateSignatures(list) {
+    if (list.length === 0) throw new BlsError("cannot aggregate zero signatures");
+    return sigs.Signature.toBytes(sigs.aggregateSignatures(list.map(parseSignature)));
+  },
+  aggregatePublicKeys(pks) {
+    if (pks.length === 0) throw new BlsError("cannot aggregate zero public keys");
+    return sigs.aggregatePublicKeys(pks.map(parsePublicKey)).toBytes(true);
+  },
+  fastAggregateVerify: (pks, msg, sig) =>
+    pks.length > 0 &&
+    guard(() => sigs.verify(parseSignature(sig), hashToG2(msg), sigs.aggregatePublicKeys(pks.map(parsePublicKey)))),
+  aggregateVerify: (pks, msgs, sig) =>
+    pks.length > 0 &&
+    pks.length === msgs.length &&
+    guard(() =>
+      sigs.verifyBatch(
+        parseSignature(sig),
+        pks.map((pk, i) => ({ message: hashToG2(msgs[i] as Uint8Array), publicKey: parsePublicKey(pk) })),
+      ),
+    ),
+  isValidPublicKey: (pk) =>
+    guard(() => {
+      parsePublicKey(pk);
+      return true;
+    }),
+};
