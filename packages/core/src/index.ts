@@ -16,5 +16,6 @@ export { sha256, sha256Concat } from "./crypto/sha256.js";
 export * from "./errors.js";
 export * from "./hashing.js";
 export * from "./polyfill.js";
+export * from "./tree/index.js";
 export * from "./types.js";
 export * from "./validator-set.js";

@@ -1,0 +1,21 @@
+export { merkleProof, merkleRoot, verifyMerkleProof } from "./merkle.js";
+export {
+  hashNamespaceLeaf,
+  NAMESPACE_LEAF_ABI,
+  type NamespaceAbsenceProof,
+  type NamespaceInclusionProof,
+  type NamespaceLeaf,
+  type NamespaceProof,
+  type NeighbourProof,
+  namespaceLeaves,
+  namespaceRoot,
+  namespaceRootFromLeaves,
+  proveNamespace,
+  proveTransaction,
+  type TransactionInclusionProof,
+  validatePayloadOrder,
+  verifyNamespaceAbsence,
+  verifyNamespaceInclusion,
+  verifyNamespaceProof,
+  verifyTransactionInclusion,
+} from "./namespace-tree.js";
