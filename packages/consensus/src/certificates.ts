@@ -160,13 +160,19 @@ export class VoteAggregator {
     const digest = voteDigest(this.verifier.chainId, sample.epoch, this.round, sample.blockHash, sample.committedHash);
     matching.sort((a, b) => a.vote.author - b.vote.author);
     const bls = this.verifier.bls;
-    let signature = bls.aggregateSignatures(matching.map((p) => p.vote.signature));
-    this.verifier.counter.verifications++;
-    const ok = bls.fastAggregateVerify(
-      matching.map((p) => validators.publicKey(p.vote.author)),
-      digest,
-      signature,
-    );
+    let signature: Uint8Array = new Uint8Array(0);
+    let ok = false;
+    try {
+      signature = bls.aggregateSignatures(matching.map((p) => p.vote.signature));
+      this.verifier.counter.verifications++;
+      ok = bls.fastAggregateVerify(
+        matching.map((p) => validators.publicKey(p.vote.author)),
+        digest,
+        signature,
+      );
+    } catch {
+      // A signature that is not even a curve point: fall through to checking each vote.
+    }
     let signers = matching;
     if (!ok) {
       // Someone sent a bad signature: find and drop them, then see whether a quorum remains.

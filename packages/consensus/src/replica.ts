@@ -313,7 +313,7 @@ export class Replica {
       payloadHash: sha256(payload),
       validatorSetHash: this.validators.hash,
       proposer: this.self,
-      timestampMs: Math.max(this.now, parent.block.header.timestampMs),
+      timestampMs: Math.max(Math.floor(this.now), parent.block.header.timestampMs),
     };
     const block: Block = { header, justify: this.highQc, payload };
     const hash = hashHeader(header);
