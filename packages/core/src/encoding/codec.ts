@@ -382,9 +382,9 @@ function describe(v: unknown): string {
   if (v instanceof Uint8Array) return `${v.length} bytes`;
   switch (typeof v) {
     case "number":
-      return `the number ${v}`;
+      return Object.is(v, -0) ? "-0" : `${v}`;
     case "bigint":
-      return `the big integer ${v}`;
+      return `${v}n`;
     case "string":
       return `a string of ${v.length} chars`;
     case "boolean":

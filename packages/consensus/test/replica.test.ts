@@ -1,0 +1,111 @@
+import { hashHeader, type Proposal, proposalDigest, blstBackend } from "@ordo/core";
+import { describe, expect, it } from "vitest";
+import { createNet } from "./harness.js";
+
+describe("Replica", () => {
+  it("commits the same blocks, in height order, on every validator of a healthy network", () => {
+    const net = createNet(4);
+    net.run(4000);
+    const heights = net.commits.map((c) => c.length);
+    expect(Math.min(...heights)).toBeGreaterThan(10);
+    for (const c of net.commits) {
+      c.forEach((entry, k) => expect(entry.height).toBe(k + 1));
+      const n = Math.min(c.length, (net.commits[0] ?? []).length);
+      expect(c.slice(0, n)).toEqual((net.commits[0] ?? []).slice(0, n));
+    }
+  });
+
+  it("sends no vote before the shell confirms the safety state is persisted", () => {
+    const net = createNet(4);
+    net.run(400);
+    for (const effects of net.effectsOf) {
+      for (let k = 0; k < effects.length; k++) {
+        const e = effects[k];
+        if (e?.type === "send" && e.message.kind === "vote") {
+          // A persist covering this vote's round must have been emitted before it.
+          const round = e.message.round;
+          const persistedBefore = effects
+            .slice(0, k)
+            .some((p) => p.type === "persist" && (p.state.lastVote?.round ?? 0) >= round);
+          expect(persistedBefore).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("answers a repeated proposal with the same vote, and never votes for a second block in a round", () => {
+    const net = createNet(4);
+    // Stop after round 1's proposal reaches everyone.
+    net.drop = (_f, _t, m) => m.kind === "vote";
+    net.run(50);
+    const replica = net.replicas[1]!;
+    const original = net.sent.find((s) => s.message.kind === "proposal")!.message as Proposal;
+    const votesBefore = net.sent.filter((s) => s.from === 1 && s.message.kind === "vote");
+    expect(votesBefore).toHaveLength(1);
+    // Re-deliver the same proposal: the same vote again.
+    replica.handle({ type: "message", from: original.block.header.proposer, message: original }, 100);
+    const resent = net.effectsOf[1]!.filter((e) => e.type === "send" && e.message.kind === "vote");
+    expect(resent.length).toBeGreaterThanOrEqual(1);
+    // A conflicting, correctly signed proposal for the same round from the same leader: no new vote, evidence instead.
+    const proposer = original.block.header.proposer;
+    const header = { ...original.block.header, timestampMs: original.block.header.timestampMs + 1 };
+    const conflicting: Proposal = {
+      ...original,
+      block: { ...original.block, header },
+      signature: blstBackend.sign(net.keys[proposer]!.secretKey, proposalDigest(hashHeader(header))),
+    };
+    const effects = replica.handle({ type: "message", from: proposer, message: conflicting }, 101);
+    expect(effects.some((e) => e.type === "report-evidence" && e.evidence.kind === "double-proposal")).toBe(true);
+    expect(effects.some((e) => e.type === "persist")).toBe(false);
+    expect(replica.safetyState.lastVote?.blockHash).toEqual(votesBefore[0]?.message.kind === "vote" && votesBefore[0].message.blockHash);
+  });
+
+  it("rejects a proposal whose signature is forged", () => {
+    const net = createNet(4);
+    net.drop = () => true;
+    net.run(10);
+    const original = net.sent.find((s) => s.message.kind === "proposal")!.message as Proposal;
+    const sig = original.signature.slice();
+    sig[10] = (sig[10] as number) ^ 1;
+    const replica = net.replicas[2]!;
+    const effects = replica.handle({ type: "message", from: 0, message: { ...original, signature: sig } }, 5);
+    expect(effects.some((e) => e.type === "rejected")).toBe(true);
+    expect(effects.some((e) => e.type === "persist")).toBe(false);
+  });
+
+  it("moves past a silent leader with a timeout certificate and keeps committing", () => {
+    const net = createNet(4);
+    const leader2 = net.replicas[0]!.leaderOf(2);
+    net.run(60);
+    const before = Math.min(...net.commits.map((c) => c.length));
+    // Kill the leader of the next rounds for a moment: everyone times out.
+    net.replicas[leader2] = null;
+    net.timeoutAll();
+    net.run(200);
+    net.timeoutAll();
+    net.run(2000);
+    const after = net.commits.filter((_, i) => i !== leader2).map((c) => c.length);
+    expect(Math.min(...after)).toBeGreaterThan(before);
+    expect(net.replicas[0]!.currentRound).toBeGreaterThan(3);
+  });
+
+  it("restarts from its persisted safety state without double-signing, then catches up by sync", () => {
+    const net = createNet(4);
+    net.run(300);
+    const votedRound = net.persisted[3]!.lastVotedRound;
+    expect(votedRound).toBeGreaterThan(0);
+    net.restart(3);
+    net.run(3000);
+    const votes = net.sent.filter((s) => s.from === 3 && s.message.kind === "vote");
+    const byRound = new Map<number, string>();
+    for (const v of votes) {
+      if (v.message.kind !== "vote") continue;
+      const key = Buffer.from(v.message.blockHash).toString("hex");
+      const prior = byRound.get(v.message.round);
+      if (prior) expect(prior).toBe(key);
+      byRound.set(v.message.round, key);
+    }
+    expect(net.commits[3]!.length).toBeGreaterThan(5);
+    expect(net.replicas[3]!.committedHeight).toBeGreaterThan(votedRound / 2);
+  });
+});
