@@ -47,6 +47,15 @@ export class CertificateVerifier {
     return this.bls.verify(this.validators.publicKey(author), digest, signature);
   }
 
+  /** Marks a QC this replica aggregated itself from checked votes, so it is not verified again. */
+  rememberQc(qc: QuorumCertificate): void {
+    this.remember(this.qcKey(qc));
+  }
+
+  private qcKey(qc: QuorumCertificate): string {
+    return `qc:${toHex(qc.signature)}:${toHex(qc.signers)}:${qc.round}:${toHex(qc.blockHash)}:${toHex(qc.committedHash)}`;
+  }
+
   private remember(key: string): void {
     if (this.verified.size > 8192) this.verified.clear();
     this.verified.add(key);
@@ -60,7 +69,7 @@ export class CertificateVerifier {
   verifyQc(qc: QuorumCertificate): boolean {
     if (qc.epoch !== this.validators.epoch) return false;
     if (qc.round === 0) return this.isGenesisQc(qc) && isZeroHash(qc.committedHash);
-    const key = `qc:${toHex(qc.signature)}:${toHex(qc.signers)}:${qc.round}:${toHex(qc.blockHash)}:${toHex(qc.committedHash)}`;
+    const key = this.qcKey(qc);
     if (this.verified.has(key)) return true;
     const stake = this.validators.signedStake(qc.signers);
     if (stake < 0n || !this.validators.isQuorum(stake)) return false;
@@ -192,17 +201,16 @@ export class VoteAggregator {
       signature = bls.aggregateSignatures(signers.map((p) => p.vote.signature));
     }
     this.formed = true;
-    return {
-      kind: "qc",
-      qc: {
+    const qc: QuorumCertificate = {
         epoch: sample.epoch,
         round: this.round,
         blockHash: sample.blockHash,
         committedHash: sample.committedHash,
-        signers: createBitmap(validators.size, signers.map((p) => p.vote.author)),
-        signature,
-      },
+      signers: createBitmap(validators.size, signers.map((p) => p.vote.author)),
+      signature,
     };
+    this.verifier.rememberQc(qc);
+    return { kind: "qc", qc };
   }
 }
 

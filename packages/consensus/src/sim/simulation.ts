@@ -64,6 +64,8 @@ export interface SimulationOptions extends ScenarioOptions {
   livenessRounds: number;
   /** Liveness: and within this much virtual time. */
   livenessMs: number;
+  /** Re-check every committed block's certificates and payload (on by default; benchmarks turn it off to time only the protocol). */
+  checkCommits?: boolean;
   /** Benchmarks: stop once an honest validator has committed this many blocks. */
   stopAfterCommits?: number;
   maxTransactionsPerBlock: number;
@@ -473,6 +475,21 @@ export class Simulation {
     }
     const key = toHex(e.blockHash);
     const prev = ledger[ledger.length - 1];
+    if (this.o.checkCommits !== false) this.checkCommitValidity(node, e, key, prev);
+    const canonical = this.canonical.get(height);
+    if (canonical === undefined) this.canonical.set(height, key);
+    else if (canonical !== key)
+      this.violations.push(`agreement: validator ${node.index} committed ${key} at height ${height}, others ${canonical}`);
+    ledger.push({ height, hash: e.blockHash, block: e.block, qc: e.qc });
+  }
+
+  private checkCommitValidity(
+    node: SimNode,
+    e: Extract<ConsensusEffect, { type: "commit" }>,
+    key: string,
+    prev: LedgerEntry | undefined,
+  ): void {
+    const height = e.block.header.height;
     if (prev && toHex(e.block.header.parentHash) !== toHex(prev.hash))
       this.violations.push(`prefix: validator ${node.index}'s block at height ${height} does not extend its previous block`);
     if (toHex(hashHeader(e.block.header)) !== key) this.violations.push(`validity: commit hash mismatch at ${height}`);
@@ -483,11 +500,6 @@ export class Simulation {
     if (payloadError) this.violations.push(`validity: committed block ${height} has an invalid payload (${payloadError})`);
     if (e.block.header.proposer !== this.leaders.leader(e.block.header.round))
       this.violations.push(`validity: block ${height} proposed by a validator that did not lead its round`);
-    const canonical = this.canonical.get(height);
-    if (canonical === undefined) this.canonical.set(height, key);
-    else if (canonical !== key)
-      this.violations.push(`agreement: validator ${node.index} committed ${key} at height ${height}, others ${canonical}`);
-    ledger.push({ height, hash: e.blockHash, block: e.block, qc: e.qc });
   }
 
   private onEvidence(node: SimNode, evidence: Evidence): void {
