@@ -108,7 +108,8 @@ for (const [name, bls] of [
   });
 }
 
-const header = "| validators | BLS | commits | commits/s | CPU ms / commit | verifications / commit | signatures / commit | commit / verify |";
+const header =
+  "| validators | BLS | commits | commits/s | CPU ms / commit | verifications / commit | signatures / commit | commit / verify |";
 const lines = [header, "|---:|---|---:|---:|---:|---:|---:|---:|"];
 for (const n of SIZES) {
   for (const r of rows.filter((x) => x.validators === n)) {
@@ -122,4 +123,6 @@ const speedups = SIZES.map((n) => {
   const b = rows.find((r) => r.validators === n && r.backend === "noble");
   return a && b ? `${n}: ${(b.cpuMsPerCommit / a.cpuMsPerCommit).toFixed(0)}×` : "";
 });
-process.stdout.write(`${lines.join("\n")}\n\nnative vs pure-JS CPU per commit (pure-JS / native) — ${speedups.join(", ")}\n`);
+process.stdout.write(
+  `${lines.join("\n")}\n\nnative vs pure-JS CPU per commit (pure-JS / native) — ${speedups.join(", ")}\n`,
+);

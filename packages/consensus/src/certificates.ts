@@ -18,8 +18,8 @@ import {
   toHex,
   type ValidatorIndex,
   type ValidatorSet,
-  voteDigest,
   type Vote,
+  voteDigest,
   ZERO_HASH,
 } from "@ordo/core";
 
@@ -148,7 +148,8 @@ export class VoteAggregator {
   add(vote: Vote): VoteOutcome {
     const validators = this.verifier.validators;
     if (!validators.has(vote.author)) return { kind: "rejected", reason: `unknown voter ${vote.author}` };
-    if (this.rejectedAuthors.has(vote.author)) return { kind: "rejected", reason: "voter sent a bad signature this round" };
+    if (this.rejectedAuthors.has(vote.author))
+      return { kind: "rejected", reason: "voter sent a bad signature this round" };
     const digestKey = `${toHex(vote.blockHash)}:${toHex(vote.committedHash)}`;
     const prior = this.byAuthor.get(vote.author);
     if (prior) {
@@ -202,11 +203,14 @@ export class VoteAggregator {
     }
     this.formed = true;
     const qc: QuorumCertificate = {
-        epoch: sample.epoch,
-        round: this.round,
-        blockHash: sample.blockHash,
-        committedHash: sample.committedHash,
-      signers: createBitmap(validators.size, signers.map((p) => p.vote.author)),
+      epoch: sample.epoch,
+      round: this.round,
+      blockHash: sample.blockHash,
+      committedHash: sample.committedHash,
+      signers: createBitmap(
+        validators.size,
+        signers.map((p) => p.vote.author),
+      ),
       signature,
     };
     this.verifier.rememberQc(qc);
@@ -252,7 +256,9 @@ export class TimeoutAggregator {
       round: this.round,
       signers: createBitmap(validators.size, authors),
       highQcRounds: authors.map((a) => this.byAuthor.get(a)?.highQcRound as number),
-      signature: this.verifier.bls.aggregateSignatures(authors.map((a) => this.byAuthor.get(a)?.signature as Uint8Array)),
+      signature: this.verifier.bls.aggregateSignatures(
+        authors.map((a) => this.byAuthor.get(a)?.signature as Uint8Array),
+      ),
     };
     return this.tc;
   }

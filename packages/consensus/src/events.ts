@@ -3,14 +3,7 @@
  * does I/O; a shell (the simulator, or the validator node) turns effects into
  * sends, disk writes and timers and feeds back events.
  */
-import type {
-  Block,
-  ConsensusMessage,
-  Evidence,
-  QuorumCertificate,
-  SyncRequest,
-  ValidatorIndex,
-} from "@ordo/core";
+import type { Block, ConsensusMessage, Evidence, QuorumCertificate, SyncRequest, ValidatorIndex } from "@ordo/core";
 import type { SafetyState } from "./safety-rules.js";
 
 export type ConsensusEvent =

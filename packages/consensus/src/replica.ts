@@ -40,7 +40,7 @@ import { CertificateVerifier, genesisQc, TimeoutAggregator, VoteAggregator } fro
 import type { ConsensusEffect, ConsensusEvent, PayloadValidator } from "./events.js";
 import { LeaderSchedule } from "./leader-schedule.js";
 import { DEFAULT_PACEMAKER_TIMING, type PacemakerTiming, roundTimeoutMs } from "./pacemaker.js";
-import { cloneSafetyState, initialSafetyState, type SafetyState, SafetyRules } from "./safety-rules.js";
+import { cloneSafetyState, initialSafetyState, SafetyRules, type SafetyState } from "./safety-rules.js";
 
 export interface ReplicaConfig {
   chainId: number;
@@ -333,10 +333,12 @@ export class Replica {
   private onProposal(p: Proposal, from: ValidatorIndex): void {
     const { block } = p;
     const h = block.header;
-    if (h.chainId !== this.chainId || h.epoch !== this.epoch) return this.reject(from, "proposal for another chain or epoch");
+    if (h.chainId !== this.chainId || h.epoch !== this.epoch)
+      return this.reject(from, "proposal for another chain or epoch");
     if (h.round < 1 || h.proposer !== this.leaders.leader(h.round))
       return this.reject(from, `proposal by ${h.proposer}, who does not lead round ${h.round}`);
-    if (!bytesEqual(block.justify.blockHash, h.parentHash)) return this.reject(from, "justify QC is not for the parent");
+    if (!bytesEqual(block.justify.blockHash, h.parentHash))
+      return this.reject(from, "justify QC is not for the parent");
     if (h.round <= block.justify.round) return this.reject(from, "proposal round not above its QC round");
     if (p.timeoutCertificate && p.timeoutCertificate.round !== h.round - 1)
       return this.reject(from, "timeout certificate is not for the previous round");
@@ -435,7 +437,8 @@ export class Replica {
 
   private onVote(v: Vote, from: ValidatorIndex): void {
     if (v.epoch !== this.epoch) return this.reject(from, "vote for another epoch");
-    if (this.leaders.leader(v.round + 1) !== this.self) return this.reject(from, "vote sent to a validator that does not lead the next round");
+    if (this.leaders.leader(v.round + 1) !== this.self)
+      return this.reject(from, "vote sent to a validator that does not lead the next round");
     if (v.round < this.round - 1) return; // stale: that round is over
     let agg = this.votes.get(v.round);
     if (!agg) {
@@ -528,9 +531,11 @@ export class Replica {
     if (t.epoch !== this.epoch || t.round < 1) return this.reject(from, "timeout for another epoch");
     if (!this.validators.has(t.author)) return this.reject(from, "timeout from an unknown validator");
     if (t.highQc.round >= t.round) return this.reject(from, "timeout's QC is not below its round");
-    if (t.lastRoundTc && t.lastRoundTc.round !== t.round - 1) return this.reject(from, "timeout carries a TC for the wrong round");
+    if (t.lastRoundTc && t.lastRoundTc.round !== t.round - 1)
+      return this.reject(from, "timeout carries a TC for the wrong round");
     if (!this.verifier.verifyQc(t.highQc)) return this.reject(from, "timeout carries an invalid QC");
-    if (t.lastRoundTc && !this.verifier.verifyTc(t.lastRoundTc)) return this.reject(from, "timeout carries an invalid TC");
+    if (t.lastRoundTc && !this.verifier.verifyTc(t.lastRoundTc))
+      return this.reject(from, "timeout carries an invalid TC");
     this.processQc(t.highQc, from);
     if (t.lastRoundTc) this.processTc(t.lastRoundTc);
     if (t.round < this.round) return;
@@ -606,8 +611,10 @@ export class Replica {
       if (!bytesEqual(hash, expected)) return this.reject(from, "sync response breaks the hash chain");
       const key = toHex(hash);
       if (this.tree.has(hash) || this.detached.has(key)) break;
-      if (b.header.chainId !== this.chainId || b.header.epoch !== this.epoch) return this.reject(from, "synced block for another chain");
-      if (!bytesEqual(b.justify.blockHash, b.header.parentHash)) return this.reject(from, "synced block's QC is not for its parent");
+      if (b.header.chainId !== this.chainId || b.header.epoch !== this.epoch)
+        return this.reject(from, "synced block for another chain");
+      if (!bytesEqual(b.justify.blockHash, b.header.parentHash))
+        return this.reject(from, "synced block's QC is not for its parent");
       if (!this.verifier.verifyQc(b.justify)) return this.reject(from, "synced block carries an invalid QC");
       chain.push({ block: b, hash });
       expected = b.header.parentHash;

@@ -4,7 +4,7 @@
  * before the signature leaves the node (the core emits a `persist` effect and
  * holds the message until the shell reports `persisted`).
  */
-import { bytesEqual, type Block, type QuorumCertificate, type TimeoutCertificate } from "@ordo/core";
+import { type Block, bytesEqual, type QuorumCertificate, type TimeoutCertificate } from "@ordo/core";
 
 export interface SafetyState {
   epoch: number;
@@ -52,11 +52,18 @@ export class SafetyRules {
    * Returns the committed hash the vote must carry (the parent when the 2-chain rule commits it).
    * A repeated request for the block it already voted on returns that vote again.
    */
-  decideVote(block: Block, parentRound: number, tc: TimeoutCertificate | null, blockHash: Uint8Array): SafetyDecision<Uint8Array | null> {
+  decideVote(
+    block: Block,
+    parentRound: number,
+    tc: TimeoutCertificate | null,
+    blockHash: Uint8Array,
+  ): SafetyDecision<Uint8Array | null> {
     const round = block.header.round;
     const last = this.state.lastVote;
-    if (last && last.round === round && bytesEqual(last.blockHash, blockHash)) return { ok: true, value: null, fresh: false };
-    if (!this.checkVoteRound(round)) return { ok: false, reason: `round ${round} ≤ last voted round ${this.state.lastVotedRound}` };
+    if (last && last.round === round && bytesEqual(last.blockHash, blockHash))
+      return { ok: true, value: null, fresh: false };
+    if (!this.checkVoteRound(round))
+      return { ok: false, reason: `round ${round} ≤ last voted round ${this.state.lastVotedRound}` };
     if (!this.safeToVote(block, tc)) return { ok: false, reason: `2-chain voting rule rejects round ${round}` };
     this.observeQc(block.justify, parentRound);
     this.state.lastVotedRound = round;
@@ -95,7 +102,8 @@ export class SafetyRules {
   decideTimeout(round: number, highQc: QuorumCertificate, highTc: TimeoutCertificate | null): SafetyDecision<null> {
     const last = this.state.lastTimeout;
     if (last && last.round === round) return { ok: true, value: null, fresh: false };
-    if (round < this.state.lastVotedRound) return { ok: false, reason: `round ${round} < last voted round ${this.state.lastVotedRound}` };
+    if (round < this.state.lastVotedRound)
+      return { ok: false, reason: `round ${round} < last voted round ${this.state.lastVotedRound}` };
     const entered = round === highQc.round + 1 || (highTc !== null && round === highTc.round + 1);
     if (!entered) return { ok: false, reason: `round ${round} was not entered through the QC or TC at hand` };
     if (highQc.round < this.state.oneChainRound)

@@ -2,12 +2,12 @@
 import {
   type Block,
   blstBackend,
-  hashHeader,
-  type QuorumCertificate,
   type ConsensusMessage,
   decodeMessage,
   encodeMessage,
   generateValidatorKey,
+  hashHeader,
+  type QuorumCertificate,
   sha256,
   type ValidatorKey,
   ValidatorSet,
@@ -89,10 +89,7 @@ export function createNet(n: number, stakes?: bigint[]): Net {
           if (ev.seq !== undefined) {
             apply(ev.node, r.handle({ type: "persisted", seq: ev.seq }, now));
           } else if (ev.payload) {
-            apply(
-              ev.node,
-              r.handle({ type: "payload-ready", round: ev.round as number, ...ev.payload }, now),
-            );
+            apply(ev.node, r.handle({ type: "payload-ready", round: ev.round as number, ...ev.payload }, now));
           }
           continue;
         }
@@ -143,6 +140,8 @@ export function createNet(n: number, stakes?: bigint[]): Net {
     const r = new Replica(config(i));
     net.replicas.push(r);
   }
-  net.replicas.forEach((r, i) => r && apply(i, r.start(0)));
+  net.replicas.forEach((r, i) => {
+    if (r) apply(i, r.start(0));
+  });
   return net;
 }

@@ -1,4 +1,4 @@
-import { hashHeader, type Proposal, proposalDigest, blstBackend } from "@ordo/core";
+import { blstBackend, hashHeader, type Proposal, proposalDigest } from "@ordo/core";
 import { describe, expect, it } from "vitest";
 import { createNet } from "./harness.js";
 
@@ -9,7 +9,7 @@ describe("Replica", () => {
     const heights = net.commits.map((c) => c.length);
     expect(Math.min(...heights)).toBeGreaterThan(10);
     for (const c of net.commits) {
-      c.forEach((entry, k) => expect(entry.height).toBe(k + 1));
+      expect(c.map((entry) => entry.height)).toEqual(c.map((_, k) => k + 1));
       const n = Math.min(c.length, (net.commits[0] ?? []).length);
       expect(c.slice(0, n)).toEqual((net.commits[0] ?? []).slice(0, n));
     }
@@ -57,7 +57,9 @@ describe("Replica", () => {
     const effects = replica.handle({ type: "message", from: proposer, message: conflicting }, 101);
     expect(effects.some((e) => e.type === "report-evidence" && e.evidence.kind === "double-proposal")).toBe(true);
     expect(effects.some((e) => e.type === "persist")).toBe(false);
-    expect(replica.safetyState.lastVote?.blockHash).toEqual(votesBefore[0]?.message.kind === "vote" && votesBefore[0].message.blockHash);
+    expect(replica.safetyState.lastVote?.blockHash).toEqual(
+      votesBefore[0]?.message.kind === "vote" && votesBefore[0].message.blockHash,
+    );
   });
 
   it("rejects a proposal whose signature is forged", () => {

@@ -17,12 +17,25 @@ function block(round: number, qcRound: number): Block {
       proposer: 0,
       timestampMs: 0,
     },
-    justify: { epoch: 0, round: qcRound, blockHash: h, committedHash: ZERO_HASH, signers: new Uint8Array(1), signature: new Uint8Array(96) },
+    justify: {
+      epoch: 0,
+      round: qcRound,
+      blockHash: h,
+      committedHash: ZERO_HASH,
+      signers: new Uint8Array(1),
+      signature: new Uint8Array(96),
+    },
     payload: new Uint8Array(0),
   };
 }
 const hash = (n: number) => new Uint8Array(32).fill(n);
-const tc = (round: number, highQcRounds: number[]) => ({ epoch: 0, round, signers: new Uint8Array(1), highQcRounds, signature: new Uint8Array(96) });
+const tc = (round: number, highQcRounds: number[]) => ({
+  epoch: 0,
+  round,
+  signers: new Uint8Array(1),
+  highQcRounds,
+  signature: new Uint8Array(96),
+});
 
 describe("2-chain safety rules", () => {
   it("votes once per round and returns the same decision when asked again for the same block", () => {
@@ -48,7 +61,9 @@ describe("2-chain safety rules", () => {
     expect(s.decideVote(block(5, 2), 2, tc(4, [3, 1]), hash(5))).toMatchObject({ ok: false });
     expect(s.decideVote(block(5, 3), 3, tc(4, [3, 1]), hash(5))).toMatchObject({ ok: true });
     // Without a TC for the previous round, a gap in rounds is never voted.
-    expect(new SafetyRules(initialSafetyState(0)).decideVote(block(6, 3), 3, null, hash(6))).toMatchObject({ ok: false });
+    expect(new SafetyRules(initialSafetyState(0)).decideVote(block(6, 3), 3, null, hash(6))).toMatchObject({
+      ok: false,
+    });
   });
 
   it("never votes in a round it has timed out of", () => {

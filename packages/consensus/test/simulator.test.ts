@@ -12,7 +12,14 @@ describe("deterministic simulator", () => {
   });
 
   it("commits on a fault-free network with zero latency", () => {
-    const r = run(1, { faultFree: true, zeroLatency: true, byzantine: 0, crash: 0, stopAfterCommits: 20, validators: 4 });
+    const r = run(1, {
+      faultFree: true,
+      zeroLatency: true,
+      byzantine: 0,
+      crash: 0,
+      stopAfterCommits: 20,
+      validators: 4,
+    });
     expect(r.violations).toEqual([]);
     expect(r.minHeight).toBeGreaterThanOrEqual(20);
   });

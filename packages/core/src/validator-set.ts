@@ -37,7 +37,8 @@ export class ValidatorSet {
 
   private constructor(data: ValidatorSetData) {
     this.epoch = data.epoch;
-    this.validators = data.validators;
+    // A frozen copy: the caller's array cannot change a set (or its hash) after the checks.
+    this.validators = Object.freeze(data.validators.map((v) => Object.freeze({ ...v })));
     this.totalStake = data.validators.reduce((s, v) => s + v.stake, 0n);
     this.hash = hashValidatorSet(data);
   }

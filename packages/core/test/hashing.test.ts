@@ -1,7 +1,15 @@
-import { encodeAbiParameters, hexToBytes } from "viem";
 import fc from "fast-check";
+import { encodeAbiParameters, hexToBytes } from "viem";
 import { describe, expect, it } from "vitest";
-import { hashHeader, hashTransaction, sha256, TRANSACTION_ABI, encodeHeaderAbi, toHex, type BlockHeader } from "../src/index.js";
+import {
+  type BlockHeader,
+  encodeHeaderAbi,
+  hashHeader,
+  hashTransaction,
+  sha256,
+  TRANSACTION_ABI,
+  toHex,
+} from "../src/index.js";
 
 const header: BlockHeader = {
   chainId: 1,

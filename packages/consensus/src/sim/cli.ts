@@ -5,12 +5,19 @@
  * `violations: N`. A failing seed prints the command that replays it exactly.
  */
 import "@ordo/core";
-import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
 import { fork } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { blstBackend, nobleBackend } from "@ordo/core";
-import { DEFAULT_SIMULATION, MUTATIONS, type MutationName, runSimulation, type SimulationOptions, type SimulationResult } from "./simulation.js";
+import {
+  DEFAULT_SIMULATION,
+  MUTATIONS,
+  type MutationName,
+  runSimulation,
+  type SimulationOptions,
+  type SimulationResult,
+} from "./simulation.js";
 
 const HELP = `Usage: npm run sim -- [options]
 
@@ -46,7 +53,9 @@ interface Line {
 
 function describe(r: SimulationResult, o: Job["options"], ms: number): string {
   const s = r.scenario;
-  const byz = [...s.byzantine.entries()].map(([v, b]) => (s.twin === v ? `${v}:twins` : `${v}:${b.join("+")}`)).join(" ");
+  const byz = [...s.byzantine.entries()]
+    .map(([v, b]) => (s.twin === v ? `${v}:twins` : `${v}:${b.join("+")}`))
+    .join(" ");
   return [
     `seed=${r.seed}`,
     `n=${o.validators}`,
@@ -112,16 +121,25 @@ async function main(): Promise<number> {
   const int = (name: string, v: string | undefined, dflt: number, lo: number, hi: number): number => {
     if (v === undefined) return dflt;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--${name} must be an integer from ${lo} to ${hi}, got "${v}"`);
+    if (!Number.isInteger(n) || n < lo || n > hi)
+      throw new UsageError(`--${name} must be an integer from ${lo} to ${hi}, got "${v}"`);
     return n;
   };
   const validators = int("validators", values.validators, DEFAULT_SIMULATION.validators, 4, 31);
-  const byzantine = int("byzantine", values.byzantine, DEFAULT_SIMULATION.byzantine, 0, Math.floor((validators - 1) / 3));
+  const byzantine = int(
+    "byzantine",
+    values.byzantine,
+    DEFAULT_SIMULATION.byzantine,
+    0,
+    Math.floor((validators - 1) / 3),
+  );
   const crash = int("crash", values.crash, DEFAULT_SIMULATION.crash, 0, validators - byzantine);
   const twinsArg = values.twins ?? "auto";
-  if (!["on", "off", "auto"].includes(twinsArg)) throw new UsageError(`--twins must be on, off or auto, got "${twinsArg}"`);
+  if (!["on", "off", "auto"].includes(twinsArg))
+    throw new UsageError(`--twins must be on, off or auto, got "${twinsArg}"`);
   const blsName = (values.bls ?? "blst") as "blst" | "noble";
-  if (blsName !== "blst" && blsName !== "noble") throw new UsageError(`--bls must be blst or noble, got "${values.bls}"`);
+  if (blsName !== "blst" && blsName !== "noble")
+    throw new UsageError(`--bls must be blst or noble, got "${values.bls}"`);
   const mutation = values.mutate as MutationName | undefined;
   if (mutation !== undefined && !(mutation in MUTATIONS))
     throw new UsageError(`unknown mutation "${mutation}"; choose one of: ${Object.keys(MUTATIONS).join(", ")}`);
@@ -167,7 +185,7 @@ async function main(): Promise<number> {
   if (jobs <= 1) runJob({ seeds, options }, print);
   else {
     const parts: number[][] = Array.from({ length: jobs }, () => []);
-    seeds.forEach((s, i) => parts[i % jobs]?.push(s));
+    for (const [i, s] of seeds.entries()) parts[i % jobs]?.push(s);
     await Promise.all(
       parts.map(
         (part) =>
@@ -181,7 +199,9 @@ async function main(): Promise<number> {
             w.send({ seeds: part, options } satisfies Job);
             w.on("message", (line: Line) => print(line));
             w.on("error", reject);
-            w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`simulator worker exited with ${code}`))));
+            w.on("exit", (code) =>
+              code === 0 ? resolve() : reject(new Error(`simulator worker exited with ${code}`)),
+            );
           }),
       ),
     );

@@ -59,7 +59,10 @@ export interface Scenario {
 
 export function generateScenario(rng: Rng, o: ScenarioOptions): Scenario {
   const n = o.validators;
-  const stakes = rng.chance(0.5) || o.faultFree ? new Array(n).fill(100n) : Array.from({ length: n }, () => BigInt(50 + rng.int(151)));
+  const stakes =
+    rng.chance(0.5) || o.faultFree
+      ? new Array(n).fill(100n)
+      : Array.from({ length: n }, () => BigInt(50 + rng.int(151)));
   const total = stakes.reduce((a, b) => a + b, 0n);
 
   const byzantine = new Map<number, ByzantineBehavior[]>();

@@ -5,14 +5,14 @@
  * One seed fixes everything, so a failing seed is a reproducible bug report.
  */
 import {
-  type BlsBackend,
   type Block,
+  type BlsBackend,
   blstBackend,
   type ConsensusMessage,
   DecodeError,
   decodeMessage,
-  encodeMessage,
   type Evidence,
+  encodeMessage,
   generateValidatorKey,
   hashHeader,
   type Proposal,
@@ -31,7 +31,7 @@ import { createGenesisBlock } from "../genesis.js";
 import { LeaderSchedule } from "../leader-schedule.js";
 import type { PacemakerTiming } from "../pacemaker.js";
 import { Replica, SafetyViolationError } from "../replica.js";
-import { type SafetyState, SafetyRules } from "../safety-rules.js";
+import { SafetyRules, type SafetyState } from "../safety-rules.js";
 import { EventQueue } from "./event-queue.js";
 import { memoizeVerification } from "./memo-bls.js";
 import { randomPayload, validateSimPayload } from "./payload.js";
@@ -433,7 +433,12 @@ export class Simulation {
           });
           break;
         case "set-timer":
-          this.queue.push(this.now + e.delayMs, { kind: "timer", node: node.id, incarnation: node.incarnation, round: e.round });
+          this.queue.push(this.now + e.delayMs, {
+            kind: "timer",
+            node: node.id,
+            incarnation: node.incarnation,
+            round: e.round,
+          });
           break;
         case "request-payload": {
           const { payload, namespaceRoot } = randomPayload(this.payloadRng, this.o.maxTransactionsPerBlock);
@@ -479,7 +484,9 @@ export class Simulation {
     const canonical = this.canonical.get(height);
     if (canonical === undefined) this.canonical.set(height, key);
     else if (canonical !== key)
-      this.violations.push(`agreement: validator ${node.index} committed ${key} at height ${height}, others ${canonical}`);
+      this.violations.push(
+        `agreement: validator ${node.index} committed ${key} at height ${height}, others ${canonical}`,
+      );
     ledger.push({ height, hash: e.blockHash, block: e.block, qc: e.qc });
   }
 
@@ -491,13 +498,16 @@ export class Simulation {
   ): void {
     const height = e.block.header.height;
     if (prev && toHex(e.block.header.parentHash) !== toHex(prev.hash))
-      this.violations.push(`prefix: validator ${node.index}'s block at height ${height} does not extend its previous block`);
+      this.violations.push(
+        `prefix: validator ${node.index}'s block at height ${height} does not extend its previous block`,
+      );
     if (toHex(hashHeader(e.block.header)) !== key) this.violations.push(`validity: commit hash mismatch at ${height}`);
     if (!this.checker.verifyQc(e.qc) || toHex(e.qc.blockHash) !== key)
       this.violations.push(`validity: validator ${node.index} committed height ${height} without a valid certificate`);
     if (!this.checker.verifyQc(e.finality)) this.violations.push(`validity: invalid finality certificate at ${height}`);
     const payloadError = validateSimPayload(e.block, prev?.block ?? this.genesis);
-    if (payloadError) this.violations.push(`validity: committed block ${height} has an invalid payload (${payloadError})`);
+    if (payloadError)
+      this.violations.push(`validity: committed block ${height} has an invalid payload (${payloadError})`);
     if (e.block.header.proposer !== this.leaders.leader(e.block.header.round))
       this.violations.push(`validity: block ${height} proposed by a validator that did not lead its round`);
   }
@@ -506,7 +516,9 @@ export class Simulation {
     this.stats.evidence++;
     const accused = this.byIndex[evidence.author]?.[0];
     if (node.honest && accused?.honest)
-      this.violations.push(`evidence: validator ${node.index} accused honest validator ${evidence.author} of ${evidence.kind}`);
+      this.violations.push(
+        `evidence: validator ${node.index} accused honest validator ${evidence.author} of ${evidence.kind}`,
+      );
   }
 
   // ── network ────────────────────────────────────────────────────────────
@@ -534,7 +546,12 @@ export class Simulation {
       const delay = base + this.netRng.float() * this.scenario.jitterMs;
       this.queue.push(this.now + delay, { kind: "deliver", to: target.id, from: node.index, bytes });
       if (!this.faultsHealed && this.netRng.chance(this.scenario.duplicateRate))
-        this.queue.push(this.now + delay + this.netRng.range(0, 50), { kind: "deliver", to: target.id, from: node.index, bytes });
+        this.queue.push(this.now + delay + this.netRng.range(0, 50), {
+          kind: "deliver",
+          to: target.id,
+          from: node.index,
+          bytes,
+        });
     }
   }
 
@@ -553,7 +570,8 @@ export class Simulation {
       }
       const prior = rounds.get(round);
       if (prior === undefined) rounds.set(round, value);
-      else if (prior !== value) this.violations.push(`double-sign: honest validator ${index} signed two different ${what}s in round ${round}`);
+      else if (prior !== value)
+        this.violations.push(`double-sign: honest validator ${index} signed two different ${what}s in round ${round}`);
     };
     if (m.kind === "vote" && m.author === index)
       check(this.signedVotes, m.round, `${toHex(m.blockHash)}${toHex(m.committedHash)}`, "vote");
@@ -593,7 +611,10 @@ export class Simulation {
       if (b.has("double-vote") && r.chance(0.5)) {
         const blockHash = r.bytes(32);
         const committedHash = new Uint8Array(32);
-        const signature = this.bls.sign(node.key.secretKey, voteDigest(1, message.epoch, message.round, blockHash, committedHash));
+        const signature = this.bls.sign(
+          node.key.secretKey,
+          voteDigest(1, message.epoch, message.round, blockHash, committedHash),
+        );
         send({ ...message, blockHash, committedHash, signature });
       }
       return out;

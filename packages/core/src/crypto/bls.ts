@@ -31,7 +31,7 @@ export interface BlsBackend {
   aggregatePublicKeys(publicKeys: Uint8Array[]): Uint8Array;
   /** All keys signed the same message. False for malformed inputs or an empty key list. */
   fastAggregateVerify(publicKeys: Uint8Array[], message: Uint8Array, signature: Uint8Array): boolean;
-  /** Key i signed message i; messages must be distinct. False for malformed inputs. */
+  /** Key i signed message i (keys with checked proofs of possession make repeated messages sound). False for malformed inputs. */
   aggregateVerify(publicKeys: Uint8Array[], messages: Uint8Array[], signature: Uint8Array): boolean;
   /** Structural and subgroup validity of a public key (and not the identity). */
   isValidPublicKey(publicKey: Uint8Array): boolean;
@@ -41,7 +41,7 @@ export class BlsError extends Error {
   override readonly name = "BlsError";
 }
 
-const CURVE_ORDER = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
+export const CURVE_ORDER = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
 
 /**
  * IETF BLS KeyGen (draft-irtf-cfrg-bls-signature-05 §2.3, HKDF-mod-r): the same

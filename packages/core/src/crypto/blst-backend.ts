@@ -24,7 +24,7 @@ function parsePublicKey(bytes: Uint8Array): blst.PublicKey {
 function parseSignature(bytes: Uint8Array): blst.Signature {
   if (bytes.length !== 96) throw new BlsError(`signature must be 96 bytes, got ${bytes.length}`);
   try {
-    return blst.Signature.fromBytes(bytes, true, false);
+    return blst.Signature.fromBytes(bytes, true, true);
   } catch (e) {
     throw new BlsError(`invalid signature: ${(e as Error).message}`);
   }
@@ -36,6 +36,13 @@ function parseSecretKey(bytes: Uint8Array): blst.SecretKey {
   } catch (e) {
     throw new BlsError(`invalid secret key: ${(e as Error).message}`);
   }
+}
+
+/** An aggregate that cancels to the identity is refused on both backends: it certifies nothing. */
+function notIdentity(bytes: Uint8Array, what: string): Uint8Array {
+  if (bytes[0] === 0xc0 && bytes.every((b, i) => i === 0 || b === 0))
+    throw new BlsError(`aggregate ${what} is the identity`);
+  return bytes;
 }
 
 function guard(f: () => boolean): boolean {
@@ -54,11 +61,11 @@ export const blstBackend: BlsBackend = {
   verify: (pk, msg, sig) => guard(() => blst.verify(msg, parsePublicKey(pk), parseSignature(sig))),
   aggregateSignatures(sigs) {
     if (sigs.length === 0) throw new BlsError("cannot aggregate zero signatures");
-    return blst.aggregateSignatures(sigs.map(parseSignature)).toBytes(true);
+    return notIdentity(blst.aggregateSignatures(sigs.map(parseSignature)).toBytes(true), "signature");
   },
   aggregatePublicKeys(pks) {
     if (pks.length === 0) throw new BlsError("cannot aggregate zero public keys");
-    return blst.aggregatePublicKeys(pks.map(parsePublicKey)).toBytes(true);
+    return notIdentity(blst.aggregatePublicKeys(pks.map(parsePublicKey)).toBytes(true), "public key");
   },
   fastAggregateVerify: (pks, msg, sig) =>
     pks.length > 0 && guard(() => blst.fastAggregateVerify(msg, pks.map(parsePublicKey), parseSignature(sig))),

@@ -1,5 +1,5 @@
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { BLS_DST, type BlsBackend, BlsError } from "./bls.js";
+import { BLS_DST, type BlsBackend, BlsError, CURVE_ORDER } from "./bls.js";
 
 const sigs = bls12_381.longSignatures;
 type G1Point = ReturnType<typeof sigs.getPublicKey>;
@@ -39,6 +39,24 @@ function parseSignature(bytes: Uint8Array): G2Point {
 
 const hashToG2 = (msg: Uint8Array): G2Point => sigs.hash(msg, BLS_DST);
 
+/** noble refuses to encode the identity; report it as blst's backend does. */
+function identityAsBlsError(what: string, f: () => Uint8Array): Uint8Array {
+  try {
+    return f();
+  } catch (e) {
+    throw new BlsError(`aggregate ${what} is the identity`, { cause: e });
+  }
+}
+
+/** Secret keys must be in [1, r): noble would silently reduce larger ones, blst rejects them. */
+function checkSecretKey(sk: Uint8Array): Uint8Array {
+  if (sk.length !== 32) throw new BlsError(`secret key must be 32 bytes, got ${sk.length}`);
+  let x = 0n;
+  for (const b of sk) x = (x << 8n) | BigInt(b);
+  if (x === 0n || x >= CURVE_ORDER) throw new BlsError("secret key out of range");
+  return sk;
+}
+
 function guard(f: () => boolean): boolean {
   try {
     return f();
@@ -52,14 +70,14 @@ export const nobleBackend: BlsBackend = {
   name: "noble",
   publicKey(sk) {
     try {
-      return sigs.getPublicKey(sk).toBytes(true);
+      return sigs.getPublicKey(checkSecretKey(sk)).toBytes(true);
     } catch (e) {
       throw new BlsError(`invalid secret key: ${(e as Error).message}`);
     }
   },
   sign(sk, msg) {
     try {
-      return sigs.Signature.toBytes(sigs.sign(hashToG2(msg), sk));
+      return sigs.Signature.toBytes(sigs.sign(hashToG2(msg), checkSecretKey(sk)));
     } catch (e) {
       throw new BlsError(`invalid secret key: ${(e as Error).message}`);
     }
@@ -67,11 +85,13 @@ export const nobleBackend: BlsBackend = {
   verify: (pk, msg, sig) => guard(() => sigs.verify(parseSignature(sig), hashToG2(msg), parsePublicKey(pk))),
   aggregateSignatures(list) {
     if (list.length === 0) throw new BlsError("cannot aggregate zero signatures");
-    return sigs.Signature.toBytes(sigs.aggregateSignatures(list.map(parseSignature)));
+    const parsed = list.map(parseSignature);
+    return identityAsBlsError("signature", () => sigs.Signature.toBytes(sigs.aggregateSignatures(parsed)));
   },
   aggregatePublicKeys(pks) {
     if (pks.length === 0) throw new BlsError("cannot aggregate zero public keys");
-    return sigs.aggregatePublicKeys(pks.map(parsePublicKey)).toBytes(true);
+    const parsed = pks.map(parsePublicKey);
+    return identityAsBlsError("public key", () => sigs.aggregatePublicKeys(parsed).toBytes(true));
   },
   fastAggregateVerify: (pks, msg, sig) =>
     pks.length > 0 &&
