@@ -10,6 +10,22 @@ import { toHex } from "./bytes.js";
 import { sha256 } from "./crypto/sha256.js";
 import type { BlockHeader, NamespaceId } from "./types.js";
 
+/**
+ * ABI-encodes static values (uint up to 2^53-1, bytes32) as 32-byte words by
+ * hand: the bytes `encodeAbiParameters` gives (the tests compare them), without
+ * its hex round trips, because consensus hashes these on every message.
+ */
+function staticWords(values: readonly (number | Uint8Array)[]): Uint8Array {
+  const out = Buffer.alloc(32 * values.length);
+  values.forEach((v, i) => {
+    if (typeof v === "number") {
+      out.writeUInt32BE(Math.floor(v / 2 ** 32), 32 * i + 24);
+      out.writeUInt32BE(v >>> 0, 32 * i + 28);
+    } else out.set(v, 32 * i);
+  });
+  return out;
+}
+
 function domainTag(name: string): Bytes32 {
   return sha256(new TextEncoder().encode(`ORDO/v1/${name}`));
 }
@@ -39,27 +55,26 @@ const HEADER_ABI = [
 export const BLOCK_HEADER_ABI = HEADER_ABI;
 
 export function encodeHeaderAbi(h: BlockHeader): Uint8Array {
-  return hexToBytes(
-    encodeAbiParameters(HEADER_ABI, [
-      BigInt(h.chainId),
-      BigInt(h.epoch),
-      BigInt(h.round),
-      BigInt(h.height),
-      toHex(h.parentHash),
-      toHex(h.namespaceRoot),
-      toHex(h.payloadHash),
-      toHex(h.validatorSetHash),
-      h.proposer,
-      BigInt(h.timestampMs),
-    ]),
-  );
+  return staticWords([
+    h.chainId,
+    h.epoch,
+    h.round,
+    h.height,
+    h.parentHash,
+    h.namespaceRoot,
+    h.payloadHash,
+    h.validatorSetHash,
+    h.proposer,
+    h.timestampMs,
+  ]);
 }
 
 export function hashHeader(h: BlockHeader): Bytes32 {
   return sha256(encodeHeaderAbi(h));
 }
 
-const VOTE_ABI = [
+/** ABI types of a vote digest preimage (domain tag, chainId, epoch, round, blockHash, committedHash). */
+export const VOTE_DIGEST_ABI = [
   { type: "bytes32" },
   { type: "uint64" },
   { type: "uint64" },
@@ -76,21 +91,11 @@ export function voteDigest(
   blockHash: Bytes32,
   committedHash: Bytes32,
 ): Bytes32 {
-  return sha256(
-    hexToBytes(
-      encodeAbiParameters(VOTE_ABI, [
-        toHex(DOMAIN.vote),
-        BigInt(chainId),
-        BigInt(epoch),
-        BigInt(round),
-        toHex(blockHash),
-        toHex(committedHash),
-      ]),
-    ),
-  );
+  return sha256(staticWords([DOMAIN.vote, chainId, epoch, round, blockHash, committedHash]));
 }
 
-const TIMEOUT_ABI = [
+/** ABI types of a timeout digest preimage (domain tag, chainId, epoch, round, highQcRound). */
+export const TIMEOUT_DIGEST_ABI = [
   { type: "bytes32" },
   { type: "uint64" },
   { type: "uint64" },
@@ -100,24 +105,15 @@ const TIMEOUT_ABI = [
 
 /** What a timeout signs: the round given up and the round of the sender's highest QC. */
 export function timeoutDigest(chainId: number, epoch: number, round: number, highQcRound: number): Bytes32 {
-  return sha256(
-    hexToBytes(
-      encodeAbiParameters(TIMEOUT_ABI, [
-        toHex(DOMAIN.timeout),
-        BigInt(chainId),
-        BigInt(epoch),
-        BigInt(round),
-        BigInt(highQcRound),
-      ]),
-    ),
-  );
+  return sha256(staticWords([DOMAIN.timeout, chainId, epoch, round, highQcRound]));
 }
 
-const PROPOSAL_ABI = [{ type: "bytes32" }, { type: "bytes32" }] as const;
+/** ABI types of a proposal digest preimage (domain tag, blockHash). */
+export const PROPOSAL_DIGEST_ABI = [{ type: "bytes32" }, { type: "bytes32" }] as const;
 
 /** What a proposer signs: the block hash under the proposal domain. */
 export function proposalDigest(blockHash: Bytes32): Bytes32 {
-  return sha256(hexToBytes(encodeAbiParameters(PROPOSAL_ABI, [toHex(DOMAIN.proposal), toHex(blockHash)])));
+  return sha256(staticWords([DOMAIN.proposal, blockHash]));
 }
 
 const POP_ABI = [{ type: "bytes32" }, { type: "bytes" }] as const;

@@ -2,13 +2,21 @@ import fc from "fast-check";
 import { encodeAbiParameters, hexToBytes } from "viem";
 import { describe, expect, it } from "vitest";
 import {
+  BLOCK_HEADER_ABI,
   type BlockHeader,
+  DOMAIN,
   encodeHeaderAbi,
   hashHeader,
   hashTransaction,
+  PROPOSAL_DIGEST_ABI,
+  proposalDigest,
   sha256,
+  TIMEOUT_DIGEST_ABI,
   TRANSACTION_ABI,
+  timeoutDigest,
   toHex,
+  VOTE_DIGEST_ABI,
+  voteDigest,
 } from "../src/index.js";
 
 const header: BlockHeader = {
@@ -23,6 +31,73 @@ const header: BlockHeader = {
   proposer: 5,
   timestampMs: 1_700_000_000_000,
 };
+
+const uint = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+const b32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const viemHash = (types: readonly { type: string }[], values: unknown[]) =>
+  toHex(sha256(hexToBytes(encodeAbiParameters(types, values))));
+
+describe("hand-written ABI words equal viem's encodeAbiParameters", () => {
+  it("for headers", () => {
+    fc.assert(
+      fc.property(
+        uint,
+        uint,
+        uint,
+        uint,
+        b32,
+        b32,
+        b32,
+        b32,
+        fc.integer({ min: 0, max: 0xffffffff }),
+        uint,
+        (c, e, r, h, p, n, y, v, pr, t) => {
+          const hdr = {
+            chainId: c,
+            epoch: e,
+            round: r,
+            height: h,
+            parentHash: p,
+            namespaceRoot: n,
+            payloadHash: y,
+            validatorSetHash: v,
+            proposer: pr,
+            timestampMs: t,
+          };
+          const values = [
+            BigInt(c),
+            BigInt(e),
+            BigInt(r),
+            BigInt(h),
+            toHex(p),
+            toHex(n),
+            toHex(y),
+            toHex(v),
+            pr,
+            BigInt(t),
+          ];
+          expect(toHex(hashHeader(hdr))).toBe(viemHash(BLOCK_HEADER_ABI, values));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("for vote, timeout and proposal digests", () => {
+    fc.assert(
+      fc.property(uint, uint, uint, uint, b32, b32, (c, e, r, q, h, k) => {
+        expect(toHex(voteDigest(c, e, r, h, k))).toBe(
+          viemHash(VOTE_DIGEST_ABI, [toHex(DOMAIN.vote), BigInt(c), BigInt(e), BigInt(r), toHex(h), toHex(k)]),
+        );
+        expect(toHex(timeoutDigest(c, e, r, q))).toBe(
+          viemHash(TIMEOUT_DIGEST_ABI, [toHex(DOMAIN.timeout), BigInt(c), BigInt(e), BigInt(r), BigInt(q)]),
+        );
+        expect(toHex(proposalDigest(h))).toBe(viemHash(PROPOSAL_DIGEST_ABI, [toHex(DOMAIN.proposal), toHex(h)]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
 
 describe("canonical hashing", () => {
   it("hashes a header as sha256 over its 10 ABI words, as Solidity's abi.encode would", () => {
