@@ -72,3 +72,36 @@ export function keyGen(ikm: Uint8Array, keyInfo: Uint8Array = new Uint8Array(0))
     }
   }
 }
+
+/** Verifiers answer false, never throw, on malformed input. */
+export function falseOnThrow(f: () => boolean): boolean {
+  try {
+    return f();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parsed-and-validated public keys by bytes: validator keys repeat, and parsing
+ * with the subgroup check costs about 0.1 ms natively.
+ */
+export class PublicKeyCache<T> {
+  private readonly entries = new Map<string, T>();
+
+  constructor(
+    private readonly parse: (bytes: Uint8Array) => T,
+    private readonly limit = 4096,
+  ) {}
+
+  get(bytes: Uint8Array): T {
+    if (bytes.length !== PUBLIC_KEY_BYTES) throw new BlsError(`public key must be 48 bytes, got ${bytes.length}`);
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+    const hit = this.entries.get(key);
+    if (hit !== undefined) return hit;
+    const parsed = this.parse(bytes);
+    if (this.entries.size >= this.limit) this.entries.clear();
+    this.entries.set(key, parsed);
+    return parsed;
+  }
+}

@@ -1,18 +1,11 @@
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { BLS_DST, type BlsBackend, BlsError, CURVE_ORDER } from "./bls.js";
+import { BLS_DST, type BlsBackend, BlsError, CURVE_ORDER, falseOnThrow, PublicKeyCache } from "./bls.js";
 
 const sigs = bls12_381.longSignatures;
 type G1Point = ReturnType<typeof sigs.getPublicKey>;
 type G2Point = ReturnType<typeof sigs.hash>;
 
-const publicKeyCache = new Map<string, G1Point>();
-const PUBLIC_KEY_CACHE_LIMIT = 4096;
-
-function parsePublicKey(bytes: Uint8Array): G1Point {
-  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
-  const hit = publicKeyCache.get(key);
-  if (hit) return hit;
-  if (bytes.length !== 48) throw new BlsError(`public key must be 48 bytes, got ${bytes.length}`);
+const publicKeys = new PublicKeyCache((bytes): G1Point => {
   let pk: G1Point;
   try {
     pk = bls12_381.G1.Point.fromBytes(bytes);
@@ -21,10 +14,9 @@ function parsePublicKey(bytes: Uint8Array): G1Point {
     throw new BlsError(`invalid public key: ${(e as Error).message}`);
   }
   if (pk.is0()) throw new BlsError("invalid public key: identity");
-  if (publicKeyCache.size >= PUBLIC_KEY_CACHE_LIMIT) publicKeyCache.clear();
-  publicKeyCache.set(key, pk);
   return pk;
-}
+});
+const parsePublicKey = (bytes: Uint8Array) => publicKeys.get(bytes);
 
 function parseSignature(bytes: Uint8Array): G2Point {
   if (bytes.length !== 96) throw new BlsError(`signature must be 96 bytes, got ${bytes.length}`);
@@ -57,14 +49,6 @@ function checkSecretKey(sk: Uint8Array): Uint8Array {
   return sk;
 }
 
-function guard(f: () => boolean): boolean {
-  try {
-    return f();
-  } catch {
-    return false;
-  }
-}
-
 /** Pure-JS BLS through @noble/curves (tens of ms per operation; portable). */
 export const nobleBackend: BlsBackend = {
   name: "noble",
@@ -82,7 +66,7 @@ export const nobleBackend: BlsBackend = {
       throw new BlsError(`invalid secret key: ${(e as Error).message}`);
     }
   },
-  verify: (pk, msg, sig) => guard(() => sigs.verify(parseSignature(sig), hashToG2(msg), parsePublicKey(pk))),
+  verify: (pk, msg, sig) => falseOnThrow(() => sigs.verify(parseSignature(sig), hashToG2(msg), parsePublicKey(pk))),
   aggregateSignatures(list) {
     if (list.length === 0) throw new BlsError("cannot aggregate zero signatures");
     const parsed = list.map(parseSignature);
@@ -95,18 +79,20 @@ export const nobleBackend: BlsBackend = {
   },
   fastAggregateVerify: (pks, msg, sig) =>
     pks.length > 0 &&
-    guard(() => sigs.verify(parseSignature(sig), hashToG2(msg), sigs.aggregatePublicKeys(pks.map(parsePublicKey)))),
+    falseOnThrow(() =>
+      sigs.verify(parseSignature(sig), hashToG2(msg), sigs.aggregatePublicKeys(pks.map(parsePublicKey))),
+    ),
   aggregateVerify: (pks, msgs, sig) =>
     pks.length > 0 &&
     pks.length === msgs.length &&
-    guard(() =>
+    falseOnThrow(() =>
       sigs.verifyBatch(
         parseSignature(sig),
         pks.map((pk, i) => ({ message: hashToG2(msgs[i] as Uint8Array), publicKey: parsePublicKey(pk) })),
       ),
     ),
   isValidPublicKey: (pk) =>
-    guard(() => {
+    falseOnThrow(() => {
       parsePublicKey(pk);
       return true;
     }),
