@@ -179,6 +179,11 @@ async function main(): Promise<number> {
         for (const v of l.result.violations) process.stdout.write(`  violation: ${v}\n`);
         process.stdout.write(`  replay: ${replayCommand(l.seed, options)}\n`);
       } else if (!values.quiet) process.stdout.write(`${l.text}\n`);
+      // Quiet runs still show they are alive: a progress line on stderr every tenth of the way.
+      if (values.quiet && seeds.length >= 100 && nextIndex % Math.ceil(seeds.length / 10) === 0)
+        process.stderr.write(
+          `progress: ${nextIndex}/${seeds.length} seeds, ${failures.length} failing, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+        );
     }
   };
 
