@@ -1,0 +1,1 @@
+export const SEQUENCER_PACKAGE = "@ordo/sequencer";
