@@ -71,6 +71,8 @@ export class SafetyViolationError extends Error {
 }
 
 const MAX_PENDING_PROPOSALS = 64;
+/** How far past the current round votes and timeouts are still collected. */
+const FUTURE_ROUNDS = 64;
 const MAX_DETACHED_BLOCKS = 16_384;
 
 interface Held {
@@ -342,6 +344,8 @@ export class Replica {
     if (h.round <= block.justify.round) return this.reject(from, "proposal round not above its QC round");
     if (p.timeoutCertificate && p.timeoutCertificate.round !== h.round - 1)
       return this.reject(from, "timeout certificate is not for the previous round");
+    if (h.round !== block.justify.round + 1 && !p.timeoutCertificate)
+      return this.reject(from, "proposal skips rounds without a timeout certificate");
     const hash = hashHeader(h);
     const seen = this.proposalsByRound.get(h.round);
     if (this.tree.has(hash)) {
@@ -440,6 +444,7 @@ export class Replica {
     if (this.leaders.leader(v.round + 1) !== this.self)
       return this.reject(from, "vote sent to a validator that does not lead the next round");
     if (v.round < this.round - 1) return; // stale: that round is over
+    if (v.round > this.round + FUTURE_ROUNDS) return this.reject(from, "vote for a round too far ahead");
     let agg = this.votes.get(v.round);
     if (!agg) {
       agg = new VoteAggregator(this.verifier, v.round);
@@ -539,6 +544,8 @@ export class Replica {
     this.processQc(t.highQc, from);
     if (t.lastRoundTc) this.processTc(t.lastRoundTc);
     if (t.round < this.round) return;
+    // Certificates above were acted on; collecting signatures for rounds far ahead would only let a Byzantine validator grow our memory.
+    if (t.round > this.round + FUTURE_ROUNDS) return;
     const agg = this.timeouts.get(t.round);
     if (agg?.has(t.author)) return;
     const digest = timeoutDigest(this.chainId, this.epoch, t.round, t.highQc.round);

@@ -110,4 +110,27 @@ describe("Replica", () => {
     expect(net.commits[3]!.length).toBeGreaterThan(5);
     expect(net.replicas[3]!.committedHeight).toBeGreaterThan(votedRound / 2);
   });
+
+  it("refuses a proposal that skips rounds without a timeout certificate", () => {
+    const net = createNet(4);
+    net.drop = () => true;
+    net.run(10);
+    const original = net.sent.find((s) => s.message.kind === "proposal")?.message as Proposal;
+    const replica = net.replicas[2]!;
+    const round = 9;
+    const proposer = replica.leaderOf(round);
+    const header = { ...original.block.header, round, proposer };
+    const skipping: Proposal = {
+      ...original,
+      block: { ...original.block, header },
+      signature: blstBackend.sign(net.keys[proposer]!.secretKey, proposalDigest(hashHeader(header))),
+    };
+    const effects = replica.handle({ type: "message", from: proposer, message: skipping }, 5);
+    expect(effects).toContainEqual({
+      type: "rejected",
+      from: proposer,
+      reason: "proposal skips rounds without a timeout certificate",
+    });
+    expect(replica.currentRound).toBe(1);
+  });
 });
