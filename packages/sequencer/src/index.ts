@@ -1,1 +1,26 @@
-export const SEQUENCER_PACKAGE = "@ordo/sequencer";
+export {
+  DEFAULT_MEMPOOL_CONFIG,
+  Mempool,
+  type MempoolAddOptions,
+  type MempoolAddResult,
+  type MempoolConfig,
+  type MempoolDrop,
+  type MempoolDropReason,
+  type MempoolEntry,
+  type MempoolRejectCode,
+  type NamespaceUsage,
+} from "./mempool/mempool.js";
+export {
+  type CommitEntry,
+  type CommittedHead,
+  NodeStore,
+  type NodeStoreOptions,
+  type PendingTransaction,
+  STORE_FORMAT_VERSION,
+  StoreCorruptError,
+  StoreError,
+  type StoreErrorCode,
+  type TransactionStatus,
+  type TxIndexEntry,
+  type WriteOptions,
+} from "./storage/node-store.js";
