@@ -1,0 +1,43 @@
+export {
+  batchDigest,
+  DEFAULT_DISSEMINATION_CODEC_LIMITS,
+  DISSEMINATION_CODEC_VERSION,
+  DISSEMINATION_TAG,
+  type DisseminationCodecLimits,
+  decodeBatch,
+  decodeBatchAck,
+  decodeBatchCertificate,
+  decodeBatchRequest,
+  decodeBatchResponse,
+  decodeBlockBatches,
+  decodeDisseminationMessage,
+  encodeBatch,
+  encodeBatchAck,
+  encodeBatchCertificate,
+  encodeBatchRequest,
+  encodeBatchResponse,
+  encodeBlockBatches,
+  encodeDisseminationMessage,
+} from "./codec.js";
+export { BATCH_ACK_DIGEST_ABI, BATCH_ACK_TAG, batchAckDigest } from "./hashing.js";
+export {
+  type AuthorWatermark,
+  DEFAULT_QUORUM_STORE_LIMITS,
+  digestKey,
+  type PullPayloadOptions,
+  QuorumStore,
+  type QuorumStoreConfig,
+  type QuorumStoreEffect,
+  type QuorumStoreLimits,
+  type QuorumStoreSnapshot,
+  type ValidatePayloadOptions,
+} from "./quorum-store.js";
+export type {
+  Batch,
+  BatchAck,
+  BatchCertificate,
+  BatchRequest,
+  BatchResponse,
+  BlockBatches,
+  DisseminationMessage,
+} from "./types.js";
