@@ -31,7 +31,7 @@ import { createGenesisBlock } from "../genesis.js";
 import { LeaderSchedule } from "../leader-schedule.js";
 import type { PacemakerTiming } from "../pacemaker.js";
 import { Replica, SafetyViolationError } from "../replica.js";
-import { SafetyRules, type SafetyState } from "../safety-rules.js";
+import { initialSafetyState, SafetyRules, type SafetyState } from "../safety-rules.js";
 import { EventQueue } from "./event-queue.js";
 import { memoizeVerification } from "./memo-bls.js";
 import { randomPayload, validateSimPayload } from "./payload.js";
@@ -300,11 +300,13 @@ export class Simulation {
         timing: { baseTimeoutMs: 400, maxBackoffExponent: 5, ...this.o.timing },
         ...(mutation ? { createSafetyRules: mutation } : {}),
       },
-      node.disk.safety && last
-        ? { safety: node.disk.safety, root: { block: last.block, qc: last.qc } }
-        : node.disk.safety
-          ? { safety: node.disk.safety, root: { block: this.genesis, qc: this.genesisQc() } }
-          : undefined,
+      // What survived: the safety state (if any write completed) and the committed ledger (which may exist without it).
+      node.disk.safety || last
+        ? {
+            safety: node.disk.safety ?? initialSafetyState(0),
+            root: last ? { block: last.block, qc: last.qc } : { block: this.genesis, qc: this.genesisQc() },
+          }
+        : undefined,
     );
     this.apply(node, node.replica.start(this.now));
   }
