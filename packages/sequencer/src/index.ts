@@ -12,6 +12,13 @@ export {
   type NamespaceUsage,
 } from "./mempool/mempool.js";
 export {
+  type CommittedBlockEvent,
+  groupByNamespace,
+  ValidatorNode,
+  type ValidatorNodeOptions,
+} from "./node/validator-node.js";
+export * from "./p2p/index.js";
+export {
   type CommitEntry,
   type CommittedHead,
   NodeStore,

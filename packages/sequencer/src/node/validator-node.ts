@@ -1,0 +1,467 @@
+/**
+ * The validator node: the thin shell around the consensus core and the quorum
+ * store. It turns their effects into libp2p frames, LevelDB writes and timers,
+ * and feeds back events. Every call into a core runs on one serial queue, so
+ * the cores see one event at a time, in order, as in the simulator.
+ */
+import "@ordo/core";
+import {
+  type ConsensusEffect,
+  genesisQc,
+  initialSafetyState,
+  type PayloadValidator,
+  Replica,
+  type SafetyState,
+} from "@ordo/consensus";
+import {
+  type Block,
+  type BlsBackend,
+  blstBackend,
+  type ConsensusMessage,
+  DecodeError,
+  decodeMessage,
+  encodeMessage,
+  hashHeader,
+  hashTransaction,
+  type NamespaceGroup,
+  namespaceRoot,
+  type Transaction,
+  toHex,
+  type ValidatorSet,
+} from "@ordo/core";
+import {
+  type BlockBatches,
+  type DisseminationMessage,
+  decodeBlockBatches,
+  decodeDisseminationMessage,
+  encodeBatch,
+  encodeBatchCertificate,
+  encodeBlockBatches,
+  encodeDisseminationMessage,
+  QuorumStore,
+  type QuorumStoreEffect,
+} from "../dissemination/index.js";
+import { Mempool, type MempoolConfig } from "../mempool/mempool.js";
+import type { Transport } from "../p2p/transport.js";
+import type { NodeStore, TxIndexEntry } from "../storage/node-store.js";
+
+export interface ValidatorNodeOptions {
+  chainId: number;
+  self: number;
+  validators: ValidatorSet;
+  genesis: Block;
+  secretKey: Uint8Array;
+  store: NodeStore;
+  transport: Transport;
+  bls?: BlsBackend;
+  baseTimeoutMs?: number;
+  mempool?: Partial<MempoolConfig>;
+  /** Largest payload a leader proposes, in transaction bytes. */
+  maxBlockBytes?: number;
+  now?: () => number;
+  logger?: { info(fields: object, msg?: string): void; warn(fields: object, msg?: string): void };
+}
+
+export interface CommittedBlockEvent {
+  height: number;
+  block: Block;
+  blockHash: Uint8Array;
+  transactions: Transaction[];
+}
+
+const SILENT = { info() {}, warn() {} };
+const URGENT = { urgent: true } as const;
+
+/** Groups a block's transactions by namespace, in order: the payload the namespace tree commits to. */
+export function groupByNamespace(transactions: readonly Transaction[]): NamespaceGroup[] {
+  const groups = new Map<number, Uint8Array[]>();
+  for (const tx of transactions) {
+    const list = groups.get(tx.namespace);
+    if (list) list.push(tx.data);
+    else groups.set(tx.namespace, [tx.data]);
+  }
+  return [...groups.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([namespace, txs]) => ({ namespace, transactions: txs }));
+}
+
+/** Consensus tags are 1–8, dissemination tags 16–21; both encode as `[1, tag, ...]` (fixarray, version, tag). */
+function isDisseminationFrame(bytes: Uint8Array): boolean {
+  return bytes.length >= 3 && ((bytes[0] as number) & 0xf0) === 0x90 && bytes[1] === 1 && (bytes[2] as number) >= 16;
+}
+
+export class ValidatorNode {
+  readonly replica: Replica;
+  readonly quorumStore: QuorumStore;
+  readonly mempool: Mempool;
+  private readonly o: ValidatorNodeOptions;
+  private readonly now: () => number;
+  private readonly log: NonNullable<ValidatorNodeOptions["logger"]>;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private tickTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  /** Payloads of blocks handed to consensus and not yet committed, by block hash. */
+  private readonly payloads = new Map<string, BlockBatches>();
+  /** Proposals (or sync responses) waiting for batch data, with the digests they wait for. */
+  private waiting: { from: number; message: ConsensusMessage; missing: Set<string> }[] = [];
+  private readonly listeners = new Set<(e: CommittedBlockEvent) => void>();
+  readonly counters = { decodeErrors: 0, rejected: 0, commits: 0, transactionsFinal: 0 };
+
+  private constructor(
+    o: ValidatorNodeOptions,
+    safety: SafetyState | null,
+    root: { block: Block; qc: Block["justify"] } | null,
+  ) {
+    this.o = o;
+    this.now = o.now ?? Date.now;
+    this.log = o.logger ?? SILENT;
+    const bls = o.bls ?? blstBackend;
+    this.mempool = new Mempool(o.mempool);
+    this.quorumStore = new QuorumStore({
+      chainId: o.chainId,
+      epoch: o.validators.epoch,
+      self: o.self,
+      validators: o.validators,
+      bls,
+      secretKey: o.secretKey,
+    });
+    this.replica = new Replica(
+      {
+        chainId: o.chainId,
+        self: o.self,
+        validators: o.validators,
+        bls,
+        secretKey: o.secretKey,
+        genesis: o.genesis,
+        validatePayload: this.validatePayload,
+        timing: { baseTimeoutMs: o.baseTimeoutMs ?? 1000 },
+      },
+      // A node may have committed blocks before it ever signed anything: recover from whichever survived.
+      safety || root
+        ? {
+            safety: safety ?? initialSafetyState(o.validators.epoch),
+            root: root ?? { block: o.genesis, qc: genesisQc(hashHeader(o.genesis.header)) },
+          }
+        : undefined,
+    );
+  }
+
+  /** Restores from the store, restores accepted transactions into the mempool, joins the network. */
+  static async start(o: ValidatorNodeOptions): Promise<ValidatorNode> {
+    const safety = await o.store.loadSafetyState();
+    const head = await o.store.latestCommitted();
+    const node = new ValidatorNode(o, safety, head && head.height > 0 ? { block: head.block, qc: head.qc } : null);
+    const pending = [];
+    for await (const tx of o.store.loadPending()) pending.push(tx);
+    node.mempool.restore(pending, node.now());
+    o.transport.onMessage((from, bytes) => node.onFrame(from, bytes));
+    node.serial(() => node.applyConsensus(node.replica.start(node.now())));
+    node.scheduleTick(20);
+    return node;
+  }
+
+  /** Accepts a transaction durably: resolves only after it is in LevelDB (a 202 means it cannot be lost). */
+  async submit(
+    tx: Transaction,
+  ): Promise<{ ok: true; hash: Uint8Array } | { ok: false; code: string; message: string }> {
+    const result = this.mempool.add(tx, this.now());
+    if (!result.ok) return { ok: false, code: result.code, message: result.message };
+    await this.o.store.putPendingTransaction({
+      hash: result.hash,
+      namespace: tx.namespace,
+      data: tx.data,
+      receivedAtMs: this.now(),
+    });
+    return { ok: true, hash: result.hash };
+  }
+
+  onCommit(listener: (e: CommittedBlockEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    await this.queue.catch(() => {});
+  }
+
+  // ── the serial queue ───────────────────────────────────────────────────
+
+  private serial(f: () => Promise<void> | void): void {
+    this.queue = this.queue
+      .then(async () => {
+        if (!this.stopped) await f();
+      })
+      .catch((e: unknown) => this.log.warn({ err: (e as Error).stack ?? String(e) }, "node step failed"));
+  }
+
+  // ── inbound ────────────────────────────────────────────────────────────
+
+  private onFrame(from: number, bytes: Uint8Array): void {
+    if (isDisseminationFrame(bytes)) {
+      let message: DisseminationMessage;
+      try {
+        message = decodeDisseminationMessage(bytes);
+      } catch (e) {
+        this.badFrame(from, e);
+        return;
+      }
+      this.serial(() => this.applyDissemination(this.quorumStore.onMessage(from, message, this.now())));
+      return;
+    }
+    let message: ConsensusMessage;
+    try {
+      message = decodeMessage(bytes);
+    } catch (e) {
+      this.badFrame(from, e);
+      return;
+    }
+    this.serial(() => this.deliverConsensus(from, message));
+  }
+
+  private badFrame(from: number, e: unknown): void {
+    if (!(e instanceof DecodeError)) throw e;
+    this.counters.decodeErrors++;
+    this.o.transport.penalize(from, "undecodable frame");
+  }
+
+  /** Blocks reach consensus only once their batches are here, so payload validation can stay synchronous. */
+  private async deliverConsensus(from: number, message: ConsensusMessage): Promise<void> {
+    const blocks =
+      message.kind === "proposal" ? [message.block] : message.kind === "sync-response" ? message.blocks : [];
+    const missing = new Set<string>();
+    for (const b of blocks) {
+      this.track(b);
+      let payload: BlockBatches;
+      try {
+        payload = decodeBlockBatches(b.payload);
+      } catch {
+        continue; // consensus rejects it through the payload validator
+      }
+      const lacking = this.quorumStore.missingBatches(payload);
+      if (lacking.length > 0) {
+        for (const d of lacking) missing.add(toHex(d));
+        await this.applyDissemination(this.quorumStore.fetchMissing(payload, this.now()));
+      }
+    }
+    if (missing.size > 0) {
+      if (this.waiting.length > 64) this.waiting.shift();
+      this.waiting.push({ from, message, missing });
+      return;
+    }
+    await this.applyConsensus(this.replica.handle({ type: "message", from, message }, this.now()));
+  }
+
+  private async releaseWaiting(digest: string): Promise<void> {
+    const ready = [];
+    for (const w of this.waiting) {
+      w.missing.delete(digest);
+      if (w.missing.size === 0) ready.push(w);
+    }
+    if (ready.length === 0) return;
+    this.waiting = this.waiting.filter((w) => w.missing.size > 0);
+    for (const w of ready)
+      await this.applyConsensus(this.replica.handle({ type: "message", from: w.from, message: w.message }, this.now()));
+  }
+
+  // ── payloads ───────────────────────────────────────────────────────────
+
+  /** Digests proposed in uncommitted ancestors of `parentHash`: never propose or accept them twice. */
+  private ancestorDigests(parentHash: Uint8Array): Set<string> {
+    const out = new Set<string>();
+    let key: string = toHex(parentHash);
+    for (let guard = 0; guard < 1024; guard++) {
+      const p = this.payloads.get(key);
+      if (!p) break;
+      for (const c of p.certificates) out.add(toHex(c.digest));
+      const parent = this.parentOf.get(key);
+      if (!parent) break;
+      key = parent;
+    }
+    return out;
+  }
+
+  private readonly parentOf = new Map<string, string>();
+
+  private readonly validatePayload: PayloadValidator = (block: Block) => {
+    let payload: BlockBatches;
+    try {
+      payload = decodeBlockBatches(block.payload);
+    } catch (e) {
+      return `payload does not decode: ${(e as Error).message}`;
+    }
+    const exclude = this.ancestorDigests(block.header.parentHash);
+    const reason = this.quorumStore.validatePayload(payload, { exclude });
+    if (reason) return reason;
+    if (this.quorumStore.missingBatches(payload).length > 0) return "batch data missing";
+    const root = namespaceRoot({ groups: groupByNamespace(this.quorumStore.transactionsOf(payload)) });
+    if (toHex(root) !== toHex(block.header.namespaceRoot)) return "namespace root does not match the batches";
+    return null;
+  };
+
+  private buildPayload(parentHash: Uint8Array): { payload: Uint8Array; namespaceRoot: Uint8Array } {
+    const batches = this.quorumStore.pullPayload({
+      maxBytes: this.o.maxBlockBytes ?? 8 * 1024 * 1024,
+      maxBatches: 256,
+      exclude: this.ancestorDigests(parentHash),
+    });
+    const transactions = this.quorumStore.transactionsOf(batches);
+    return {
+      payload: encodeBlockBatches(batches),
+      namespaceRoot: namespaceRoot({ groups: groupByNamespace(transactions) }),
+    };
+  }
+
+  // ── effects ────────────────────────────────────────────────────────────
+
+  private async applyConsensus(effects: ConsensusEffect[]): Promise<void> {
+    for (const e of effects) {
+      switch (e.type) {
+        case "send":
+          // Consensus frames take the urgent lane: votes never wait behind megabytes of batches.
+          this.o.transport.send(e.to, encodeMessage(e.message), URGENT);
+          break;
+        case "broadcast":
+          this.o.transport.broadcast(encodeMessage(e.message), URGENT);
+          if (e.message.kind === "proposal") this.track(e.message.block);
+          break;
+        case "request-sync":
+          this.o.transport.send(e.to, encodeMessage(e.request), URGENT);
+          break;
+        case "persist":
+          await this.o.store.saveSafetyState(e.state);
+          await this.applyConsensus(this.replica.handle({ type: "persisted", seq: e.seq }, this.now()));
+          break;
+        case "set-timer": {
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            this.serial(() => this.applyConsensus(this.replica.handle({ type: "timer", round: e.round }, this.now())));
+          }, e.delayMs);
+          this.timers.add(t);
+          break;
+        }
+        case "request-payload": {
+          const { payload, namespaceRoot: root } = this.buildPayload(e.parentHash);
+          await this.applyConsensus(
+            this.replica.handle({ type: "payload-ready", round: e.round, payload, namespaceRoot: root }, this.now()),
+          );
+          break;
+        }
+        case "commit":
+          await this.commit(e.block, e.blockHash, e.qc, e.finality);
+          break;
+        case "report-evidence":
+          this.log.warn(
+            { evidence: e.evidence.kind, author: e.evidence.author, round: e.evidence.round },
+            "equivocation",
+          );
+          break;
+        case "rejected":
+          this.counters.rejected++;
+          if (e.from !== null && e.from !== this.o.self) this.o.transport.penalize(e.from, e.reason, 1);
+          break;
+      }
+    }
+  }
+
+  /** Every block consensus sees arrives in a proposal or a sync response; keep its payload until commit. */
+  private track(block: Block): void {
+    try {
+      const key = toHex(hashHeader(block.header));
+      this.payloads.set(key, decodeBlockBatches(block.payload));
+      this.parentOf.set(key, toHex(block.header.parentHash));
+    } catch {
+      // not ours to judge: the core rejects invalid payloads
+    }
+  }
+
+  private async commit(
+    block: Block,
+    blockHash: Uint8Array,
+    qc: Block["justify"],
+    finality: Block["justify"],
+  ): Promise<void> {
+    const payload = decodeBlockBatches(block.payload);
+    const transactions = this.quorumStore.transactionsOf(payload);
+    const height = block.header.height;
+    const groups = groupByNamespace(transactions);
+    const txIndex: TxIndexEntry[] = [];
+    for (const g of groups)
+      for (const [index, data] of g.transactions.entries())
+        txIndex.push({ hash: hashTransaction(g.namespace, data), namespace: g.namespace, height, index });
+    for (const c of payload.certificates) {
+      const batch = this.quorumStore.getBatch(c.digest);
+      if (batch) await this.o.store.putBatch(c.digest, encodeBatch(batch), { sync: false });
+      await this.o.store.putBatchCertificate(c.digest, encodeBatchCertificate(c), { sync: false });
+    }
+    await this.o.store.commitBlocks([{ block, blockHash, qc, finality }], txIndex);
+    this.mempool.remove(txIndex.map((t) => t.hash));
+    await this.applyDissemination(this.quorumStore.onCommitted(payload));
+    const key = toHex(blockHash);
+    this.payloads.delete(key);
+    this.parentOf.delete(key);
+    this.counters.commits++;
+    this.counters.transactionsFinal += transactions.length;
+    for (const l of this.listeners) l({ height, block, blockHash, transactions });
+  }
+
+  private async applyDissemination(effects: QuorumStoreEffect[]): Promise<void> {
+    for (const e of effects) {
+      switch (e.type) {
+        case "broadcast":
+          this.o.transport.broadcast(encodeDisseminationMessage(e.message));
+          break;
+        case "send":
+          this.o.transport.send(e.to, encodeDisseminationMessage(e.message));
+          break;
+        case "persist-batch":
+          await this.o.store.putBatch(e.digest, encodeBatch(e.batch));
+          await this.applyDissemination(this.quorumStore.batchPersisted(e.digest));
+          await this.releaseWaiting(toHex(e.digest));
+          break;
+        case "certified":
+          await this.o.store.putBatchCertificate(e.certificate.digest, encodeBatchCertificate(e.certificate), {
+            sync: false,
+          });
+          break;
+        case "rejected":
+          this.counters.rejected++;
+          if (e.from !== this.o.self) this.o.transport.penalize(e.from, e.reason, 1);
+          break;
+        case "discard-batch":
+          break;
+        case "dropped-transaction":
+          await this.o.store.markDropped(hashTransaction(e.transaction.namespace, e.transaction.data), e.reason);
+          break;
+      }
+    }
+  }
+
+  /** Moves transactions from the mempool into batches and drives the quorum store's timers. */
+  private scheduleTick(delayMs: number): void {
+    if (this.stopped) return;
+    this.tickTimer = setTimeout(() => {
+      this.serial(async () => {
+        const room = this.quorumStore.room();
+        if (room.transactions > 0 && room.bytes > 0) {
+          const taken = this.mempool.take({ maxBytes: room.bytes, maxCount: room.transactions });
+          if (taken.length > 0)
+            await this.applyDissemination(
+              this.quorumStore.addTransactions(
+                taken.map((t) => ({ namespace: t.namespace, data: t.data })),
+                this.now(),
+              ),
+            );
+        }
+        await this.applyDissemination(this.quorumStore.tick(this.now()));
+        const expired = this.mempool.expire(this.now());
+        if (expired.length > 0)
+          await this.o.store.markDroppedMany(expired.map((d) => ({ hash: d.hash, reason: d.reason })));
+      });
+      this.scheduleTick(10);
+    }, delayMs);
+  }
+}
