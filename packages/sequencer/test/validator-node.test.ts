@@ -6,7 +6,8 @@ import { blstBackend, generateValidatorKey, hashHeader, sha256, toHex, Validator
 import { afterEach, describe, expect, it } from "vitest";
 import { ValidatorNode } from "../src/node/validator-node.js";
 import { startLoopbackTransports } from "../src/p2p/loopback.js";
-import type { Transport } from "../src/p2p/transport.js";
+import { generatePeerKey, peerIdOf } from "../src/p2p/peer-key.js";
+import { createTransport, type Transport } from "../src/p2p/transport.js";
 import { NodeStore } from "../src/storage/node-store.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -33,7 +34,8 @@ async function startNetwork(n: number) {
     blstBackend,
   );
   const genesis = createGenesisBlock({ chainId: 9, validators, timestampMs: 0 });
-  const transports: Transport[] = await startLoopbackTransports({ count: n });
+  const peerKeys = await Promise.all(Array.from({ length: n }, () => generatePeerKey()));
+  const transports: Transport[] = await startLoopbackTransports({ count: n, keys: peerKeys });
   const dirs: string[] = [];
   const stores: NodeStore[] = [];
   const nodes: ValidatorNode[] = [];
@@ -61,7 +63,36 @@ async function startNetwork(n: number) {
     for (const s of stores) await s.close();
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
-  return { nodes, stores };
+  /** Stops validator i as a crash would leave it (no flushing beyond what was already durable), then starts it again from its data dir. */
+  async function restart(i: number): Promise<void> {
+    await (nodes[i] as ValidatorNode).stop();
+    await (transports[i] as Transport).stop();
+    await (stores[i] as NodeStore).close();
+    const transport = await createTransport({
+      privateKey: peerKeys[i] as (typeof peerKeys)[number],
+      listen: "/ip4/127.0.0.1/tcp/0",
+      self: i,
+      peers: peerKeys.map((k, index) => ({ index, peerId: peerIdOf(k), addrs: [] })),
+    });
+    transports[i] = transport;
+    for (const [j, other] of transports.entries()) {
+      if (j === i) continue;
+      await transport.setPeerAddrs(j, other.multiaddrs());
+      await other.setPeerAddrs(i, transport.multiaddrs());
+    }
+    stores[i] = await NodeStore.open(dirs[i] as string);
+    nodes[i] = await ValidatorNode.start({
+      chainId: 9,
+      self: i,
+      validators,
+      genesis,
+      secretKey: (keys[i] as (typeof keys)[number]).secretKey,
+      store: stores[i] as NodeStore,
+      transport,
+      baseTimeoutMs: 1500,
+    });
+  }
+  return { nodes, stores, restart };
 }
 
 describe("validator nodes over real libp2p and LevelDB", () => {
@@ -96,4 +127,44 @@ describe("validator nodes over real libp2p and LevelDB", () => {
       expect(new Set(statuses.map((st) => JSON.stringify(st))).size).toBe(1);
     }
   }, 60_000);
+
+  it("keeps finalizing while one validator is down, and the restarted validator catches up without signing anything conflicting", async () => {
+    const { nodes, stores, restart } = await startNetwork(4);
+    const submit = async (via: number, k: number) => {
+      const r = await (nodes[via] as ValidatorNode).submit({ namespace: 5, data: new TextEncoder().encode(`r-${k}`) });
+      if (!r.ok) throw new Error(r.message);
+      return r.hash;
+    };
+    const first = await submit(0, 0);
+    await waitFor(
+      async () => (await (stores[3] as NodeStore).transactionStatus(first))?.status === "final",
+      30_000,
+      "first tx final",
+    );
+    const safetyBefore = await (stores[3] as NodeStore).loadSafetyState();
+    await (nodes[3] as ValidatorNode).stop();
+    const whileDown = [await submit(1, 1), await submit(2, 2)];
+    await waitFor(
+      async () => {
+        for (const h of whileDown)
+          if ((await (stores[0] as NodeStore).transactionStatus(h))?.status !== "final") return false;
+        return true;
+      },
+      30_000,
+      "three validators finalizing without the fourth",
+    );
+    await restart(3);
+    const target = (await (stores[0] as NodeStore).latestCommitted())?.height ?? 0;
+    await waitFor(
+      async () => ((await (stores[3] as NodeStore).latestCommitted())?.height ?? 0) >= target,
+      30_000,
+      "the restarted validator to catch up",
+    );
+    for (let h = 1; h <= target; h++) {
+      const [a, b] = await Promise.all([(stores[0] as NodeStore).getBlock(h), (stores[3] as NodeStore).getBlock(h)]);
+      expect(a && toHex(hashHeader(a.header))).toBe(b && toHex(hashHeader(b.header)));
+    }
+    const safetyAfter = await (stores[3] as NodeStore).loadSafetyState();
+    expect(safetyAfter?.lastVotedRound ?? 0).toBeGreaterThanOrEqual(safetyBefore?.lastVotedRound ?? 0);
+  }, 90_000);
 });

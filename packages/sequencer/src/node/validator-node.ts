@@ -31,7 +31,9 @@ import {
 } from "@ordo/core";
 import {
   type BlockBatches,
+  batchDigest,
   type DisseminationMessage,
+  decodeBatch,
   decodeBlockBatches,
   decodeDisseminationMessage,
   encodeBatch,
@@ -209,6 +211,11 @@ export class ValidatorNode {
         this.badFrame(from, e);
         return;
       }
+      if (message.kind === "batch-request") {
+        const digests = message.request.digests;
+        this.serial(() => this.answerBatchRequest(from, digests));
+        return;
+      }
       this.serial(() => this.applyDissemination(this.quorumStore.onMessage(from, message, this.now())));
       return;
     }
@@ -220,6 +227,28 @@ export class ValidatorNode {
       return;
     }
     this.serial(() => this.deliverConsensus(from, message));
+  }
+
+  /**
+   * Batches still in the quorum store come from memory; committed ones (which
+   * it has let go) from LevelDB, so a validator that fell behind can still
+   * fetch the data of the blocks it syncs.
+   */
+  private async answerBatchRequest(from: number, digests: Uint8Array[]): Promise<void> {
+    const effects = this.quorumStore.onBatchRequest(from, { digests });
+    const reply = effects.find((e) => e.type === "send" && e.message.kind === "batch-response");
+    if (reply?.type !== "send" || reply.message.kind !== "batch-response") {
+      await this.applyDissemination(effects);
+      return;
+    }
+    const batches = reply.message.response.batches;
+    const served = new Set(batches.map((b) => toHex(batchDigest(b))));
+    for (const d of digests.slice(0, 64)) {
+      if (served.has(toHex(d))) continue;
+      const bytes = await this.o.store.getBatch(d);
+      if (bytes) batches.push(decodeBatch(bytes));
+    }
+    await this.applyDissemination(effects);
   }
 
   private badFrame(from: number, e: unknown): void {
