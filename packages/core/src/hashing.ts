@@ -15,18 +15,25 @@ import type { BlockHeader, NamespaceId } from "./types.js";
  * hand: the bytes `encodeAbiParameters` gives (the tests compare them), without
  * its hex round trips, because consensus hashes these on every message.
  */
-function staticWords(values: readonly (number | Uint8Array)[]): Uint8Array {
+export function encodeStaticAbiWords(values: readonly (number | Uint8Array)[]): Uint8Array {
   const out = Buffer.alloc(32 * values.length);
   values.forEach((v, i) => {
     if (typeof v === "number") {
+      if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${v} is not an unsigned safe integer`);
       out.writeUInt32BE(Math.floor(v / 2 ** 32), 32 * i + 24);
       out.writeUInt32BE(v >>> 0, 32 * i + 28);
-    } else out.set(v, 32 * i);
+    } else {
+      if (v.length !== 32) throw new RangeError(`expected a 32-byte word, got ${v.length} bytes`);
+      out.set(v, 32 * i);
+    }
   });
   return out;
 }
 
-function domainTag(name: string): Bytes32 {
+const staticWords = encodeStaticAbiWords;
+
+/** `sha256("ORDO/v1/<name>")`: the 32-byte tag that starts every signed digest of one kind. */
+export function domainTag(name: string): Bytes32 {
   return sha256(new TextEncoder().encode(`ORDO/v1/${name}`));
 }
 

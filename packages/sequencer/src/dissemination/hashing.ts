@@ -5,26 +5,9 @@
  * with `BATCH_ACK_TAG = sha256("ORDO/v1/batch-ack")`, so an L1 contract could
  * recompute it and no ack can be replayed as a vote, timeout or proposal.
  */
-import { type Bytes32, sha256 } from "@ordo/core";
+import { type Bytes32, domainTag, sha256, encodeStaticAbiWords as staticWords } from "@ordo/core";
 
-/** Static ABI words (uint up to 2^53-1, bytes32), written by hand: the bytes `abi.encode` gives. */
-function staticWords(values: readonly (number | Uint8Array)[]): Uint8Array {
-  const out = new Uint8Array(32 * values.length);
-  const view = new DataView(out.buffer);
-  values.forEach((v, i) => {
-    if (typeof v === "number") {
-      if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${v} is not an unsigned safe integer`);
-      view.setUint32(32 * i + 24, Math.floor(v / 2 ** 32));
-      view.setUint32(32 * i + 28, v >>> 0);
-    } else {
-      if (v.length !== 32) throw new RangeError(`expected a 32-byte word, got ${v.length} bytes`);
-      out.set(v, 32 * i);
-    }
-  });
-  return out;
-}
-
-export const BATCH_ACK_TAG: Bytes32 = sha256(new TextEncoder().encode("ORDO/v1/batch-ack"));
+export const BATCH_ACK_TAG: Bytes32 = domainTag("batch-ack");
 
 /** ABI types of a batch-ack digest preimage, in order. */
 export const BATCH_ACK_DIGEST_ABI = [
