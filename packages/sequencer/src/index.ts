@@ -1,3 +1,4 @@
+export * from "./api/index.js";
 export * from "./dissemination/index.js";
 export {
   DEFAULT_MEMPOOL_CONFIG,

@@ -141,6 +141,8 @@ export interface AuthorWatermark {
 }
 
 export interface QuorumStoreSnapshot {
+  /** The next sequence this validator may seal (above every sequence it ever used, committed or not). */
+  nextSequence?: number;
   batches?: Iterable<Batch>;
   certificates?: Iterable<BatchCertificate>;
   watermarks?: Iterable<AuthorWatermark>;
@@ -995,7 +997,12 @@ export class QuorumStore {
       if (r.ok) effects.push(...r.effects);
     }
     const mine = this.authorState(this.self);
-    this.nextSequence = Math.max(this.nextSequence, mine.floor, ...[...mine.committedAbove].map((s) => s + 1));
+    this.nextSequence = Math.max(
+      this.nextSequence,
+      isUint(snapshot.nextSequence) ? snapshot.nextSequence : 0,
+      mine.floor,
+      ...[...mine.committedAbove].map((s) => s + 1),
+    );
     for (const batch of snapshot.batches ?? []) {
       const shape = this.batchProblem(batch);
       if (typeof shape === "string") continue;

@@ -29,6 +29,7 @@ import {
   toHex,
   type ValidatorSet,
 } from "@ordo/core";
+import { pack, unpack } from "msgpackr";
 import {
   type BlockBatches,
   batchDigest,
@@ -43,6 +44,7 @@ import {
   QuorumStore,
   type QuorumStoreEffect,
 } from "../dissemination/index.js";
+import type { AuthorWatermark } from "../dissemination/quorum-store.js";
 import { Mempool, type MempoolConfig } from "../mempool/mempool.js";
 import type { Transport } from "../p2p/transport.js";
 import type { NodeStore, TxIndexEntry } from "../storage/node-store.js";
@@ -62,6 +64,12 @@ export interface ValidatorNodeOptions {
   maxBlockBytes?: number;
   now?: () => number;
   logger?: { info(fields: object, msg?: string): void; warn(fields: object, msg?: string): void };
+}
+
+/** What the quorum store needs after a restart (see `QuorumStore.restore`). */
+interface DisseminationState {
+  nextSequence: number;
+  watermarks: AuthorWatermark[];
 }
 
 export interface CommittedBlockEvent {
@@ -109,6 +117,8 @@ export class ValidatorNode {
   private waiting: { from: number; message: ConsensusMessage; missing: Set<string> }[] = [];
   private readonly listeners = new Set<(e: CommittedBlockEvent) => void>();
   readonly counters = { decodeErrors: 0, rejected: 0, commits: 0, transactionsFinal: 0 };
+  /** Above every batch sequence this validator ever sealed: reusing one after a restart would be equivocation. */
+  private ownNextSequence = 0;
 
   private constructor(
     o: ValidatorNodeOptions,
@@ -157,6 +167,12 @@ export class ValidatorNode {
     const pending = [];
     for await (const tx of o.store.loadPending()) pending.push(tx);
     node.mempool.restore(pending, node.now());
+    const saved = await o.store.loadDisseminationState();
+    if (saved) {
+      const state = unpack(saved) as DisseminationState;
+      node.ownNextSequence = state.nextSequence;
+      node.serial(() => node.applyDissemination(node.quorumStore.restore(state)));
+    }
     o.transport.onMessage((from, bytes) => node.onFrame(from, bytes));
     node.serial(() => node.applyConsensus(node.replica.start(node.now())));
     node.scheduleTick(20);
@@ -429,6 +445,7 @@ export class ValidatorNode {
     await this.o.store.commitBlocks([{ block, blockHash, qc, finality }], txIndex);
     this.mempool.remove(txIndex.map((t) => t.hash));
     await this.applyDissemination(this.quorumStore.onCommitted(payload));
+    await this.saveDisseminationState();
     const key = toHex(blockHash);
     this.payloads.delete(key);
     this.parentOf.delete(key);
@@ -448,6 +465,10 @@ export class ValidatorNode {
           break;
         case "persist-batch":
           await this.o.store.putBatch(e.digest, encodeBatch(e.batch));
+          if (e.batch.author === this.o.self && e.batch.sequence >= this.ownNextSequence) {
+            this.ownNextSequence = e.batch.sequence + 1;
+            await this.saveDisseminationState(); // before the batch is broadcast (the next effect)
+          }
           await this.applyDissemination(this.quorumStore.batchPersisted(e.digest));
           await this.releaseWaiting(toHex(e.digest));
           break;
@@ -467,6 +488,11 @@ export class ValidatorNode {
           break;
       }
     }
+  }
+
+  private async saveDisseminationState(): Promise<void> {
+    const state: DisseminationState = { nextSequence: this.ownNextSequence, watermarks: this.quorumStore.watermarks() };
+    await this.o.store.saveDisseminationState(pack(state));
   }
 
   /** Moves transactions from the mempool into batches and drives the quorum store's timers. */

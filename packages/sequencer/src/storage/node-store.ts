@@ -158,6 +158,7 @@ export const storeKey = {
   safety: "meta:safety",
   head: "meta:head",
   finality: "meta:finality",
+  dissemination: "meta:dissemination",
   block: (height: number) => `block:${heightId(height)}`,
   qc: (height: number) => `qc:${heightId(height)}`,
   blockHash: (hash: Uint8Array) => `hash:${hex(hash)}`,
@@ -265,6 +266,19 @@ export class NodeStore {
 
   async loadSafetyState(): Promise<SafetyState | null> {
     return this.read(storeKey.safety, decodeSafetyState);
+  }
+
+  /**
+   * The quorum store's restart state, opaque here (the node encodes it): the
+   * next own batch sequence, written before a sealed batch leaves the node, and
+   * the commit watermarks. Fsync'd with the other small writes.
+   */
+  async saveDisseminationState(bytes: Uint8Array): Promise<void> {
+    return this.groupWrite([{ type: "put", key: storeKey.dissemination, value: bytes }]);
+  }
+
+  async loadDisseminationState(): Promise<Uint8Array | null> {
+    return this.read(storeKey.dissemination, (b) => b);
   }
 
   // ── committed blocks ───────────────────────────────────────────────────

@@ -1,0 +1,308 @@
+/**
+ * The sequencer HTTP API (fastify 5). Every route has JSON schemas; every error
+ * is `{error: {code, message}}` with a stable code:
+ *
+ * | status | code                         | when                                                  |
+ * | ------ | ---------------------------- | ----------------------------------------------------- |
+ * | 400    | `INVALID_INPUT`              | malformed path, body, content type, namespace 0       |
+ * | 404    | `NOT_FOUND`                  | unknown route, transaction or height                  |
+ * | 409    | `DUPLICATE`                  | the transaction is already pending here               |
+ * | 413    | `TOO_LARGE`                  | body over 1 MiB or transaction over the mempool limit |
+ * | 429    | `RATE_LIMITED`/`MEMPOOL_FULL` | namespace quota reached / mempool full               |
+ * | 503    | `NOT_READY`                  | nothing committed yet, or data not (yet) available    |
+ */
+import "@ordo/core";
+import {
+  type Block,
+  fromHex,
+  hashHeader,
+  MAX_NAMESPACE,
+  namespaceRoot,
+  proveNamespace,
+  type QuorumCertificate,
+  type Transaction,
+  toHex,
+  type ValidatorSet,
+} from "@ordo/core";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { decodeBatch, decodeBlockBatches } from "../dissemination/codec.js";
+import { groupByNamespace, type ValidatorNode } from "../node/validator-node.js";
+import type { NodeStore } from "../storage/node-store.js";
+import { namespaceProofToJson, toJson } from "./json.js";
+import { createMetrics } from "./metrics.js";
+import { buildOpenApi, type RouteDoc } from "./openapi.js";
+import * as S from "./schemas.js";
+
+/** Largest request body accepted, in bytes. */
+export const API_BODY_LIMIT = 1024 * 1024;
+
+export type ApiErrorCode =
+  | "INVALID_INPUT"
+  | "NOT_FOUND"
+  | "DUPLICATE"
+  | "TOO_LARGE"
+  | "RATE_LIMITED"
+  | "MEMPOOL_FULL"
+  | "NOT_READY"
+  | "INTERNAL";
+
+/** An error the API answers with `{error: {code, message}}` and `status`. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: ApiErrorCode;
+  constructor(status: number, code: ApiErrorCode, message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export interface ApiServerOptions {
+  node: ValidatorNode;
+  store: NodeStore;
+  validators: ValidatorSet;
+  chainId: number;
+  self: number;
+  /** Passed to fastify (default: no logging). */
+  logger?: FastifyServerOptions["logger"];
+}
+
+const MEMPOOL_REJECTIONS: Record<string, { status: number; code: ApiErrorCode }> = {
+  DUPLICATE: { status: 409, code: "DUPLICATE" },
+  TOO_LARGE: { status: 413, code: "TOO_LARGE" },
+  NAMESPACE_QUOTA: { status: 429, code: "RATE_LIMITED" },
+  MEMPOOL_FULL: { status: 429, code: "MEMPOOL_FULL" },
+  INVALID_NAMESPACE: { status: 400, code: "INVALID_INPUT" },
+};
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function parseNamespace(raw: string): number {
+  if (!/^[0-9]{1,10}$/.test(raw))
+    throw new ApiError(400, "INVALID_INPUT", `namespace must be an integer in 1..${MAX_NAMESPACE}`);
+  const ns = Number(raw);
+  if (ns === 0) throw new ApiError(400, "INVALID_INPUT", "namespace 0 is reserved for system transactions");
+  if (ns > MAX_NAMESPACE)
+    throw new ApiError(400, "INVALID_INPUT", `namespace must be an integer in 1..${MAX_NAMESPACE}`);
+  return ns;
+}
+
+function parseHeight(raw: string): number {
+  const h = Number(raw);
+  if (!/^[0-9]{1,16}$/.test(raw) || !Number.isSafeInteger(h))
+    throw new ApiError(400, "INVALID_INPUT", "height must be a non-negative integer");
+  return h;
+}
+
+/** The transaction data of a request body: raw bytes (octet-stream) or `{data: base64}` (JSON). */
+function transactionData(body: unknown): Uint8Array {
+  let data: Uint8Array;
+  if (Buffer.isBuffer(body)) data = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  else if (typeof body === "object" && body !== null && !Array.isArray(body) && "data" in body) {
+    const b64 = (body as { data: unknown }).data;
+    if (typeof b64 !== "string" || !BASE64.test(b64))
+      throw new ApiError(400, "INVALID_INPUT", "data must be a standard (padded) base64 string");
+    data = new Uint8Array(Buffer.from(b64, "base64"));
+  } else
+    throw new ApiError(
+      400,
+      "INVALID_INPUT",
+      'body must be raw bytes (application/octet-stream) or {"data": "<base64>"} (application/json)',
+    );
+  if (data.length === 0) throw new ApiError(400, "INVALID_INPUT", "transaction data is empty");
+  return data;
+}
+
+function qcJson(qc: QuorumCertificate) {
+  return toJson(qc);
+}
+
+/** Maps any error to `{status, code, message}`: bad input is never a 500. */
+function classify(error: unknown): { status: number; code: ApiErrorCode; message: string } {
+  if (error instanceof ApiError) return { status: error.status, code: error.code, message: error.message };
+  const e = error as Partial<FastifyError> & { message?: string };
+  const message = typeof e?.message === "string" ? e.message : String(error);
+  if (e?.validation) return { status: 400, code: "INVALID_INPUT", message };
+  const status = typeof e?.statusCode === "number" ? e.statusCode : 500;
+  if (status === 413 || e?.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+    return { status: 413, code: "TOO_LARGE", message: `request body exceeds ${API_BODY_LIMIT} bytes` };
+  if (status === 404) return { status: 404, code: "NOT_FOUND", message };
+  if (status === 429) return { status: 429, code: "RATE_LIMITED", message };
+  if (status === 503) return { status: 503, code: "NOT_READY", message };
+  if (status >= 400 && status < 500) return { status: 400, code: "INVALID_INPUT", message };
+  return { status: 500, code: "INTERNAL", message: "internal error" };
+}
+
+/** Builds (does not start) the API server for one validator. Call `listen` on the result, or `inject` in tests. */
+export function createApiServer(o: ApiServerOptions): FastifyInstance {
+  const { node, store, validators } = o;
+  const app = Fastify({
+    logger: o.logger ?? false,
+    bodyLimit: API_BODY_LIMIT,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  const routes: RouteDoc[] = [];
+  app.addHook("onRoute", (r) => {
+    if (r.method === "HEAD" || (Array.isArray(r.method) && r.method.includes("HEAD"))) return;
+    routes.push({ method: String(r.method), url: r.url, schema: r.schema as RouteDoc["schema"] });
+  });
+
+  app.removeContentTypeParser("text/plain");
+  app.addContentTypeParser("application/octet-stream", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error, request, reply) => {
+    const c = classify(error);
+    if (c.status >= 500) request.log.error({ err: error }, "request failed");
+    void reply.status(c.status).send({ error: { code: c.code, message: c.message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .status(404)
+      .send({ error: { code: "NOT_FOUND", message: `no route ${request.method} ${request.url.split("?")[0]}` } });
+  });
+
+  const metrics = createMetrics({ node, store });
+
+  // ── transactions ────────────────────────────────────────────────────────
+
+  app.post<{ Params: { ns: string } }>(
+    "/v1/namespaces/:ns/transactions",
+    { schema: S.submitTransaction },
+    async (request, reply) => {
+      const namespace = parseNamespace(request.params.ns);
+      const data = transactionData(request.body);
+      const tx: Transaction = { namespace, data };
+      let result: Awaited<ReturnType<ValidatorNode["submit"]>>;
+      try {
+        result = await node.submit(tx);
+      } catch (e) {
+        request.log.warn({ err: e }, "submit failed");
+        throw new ApiError(503, "NOT_READY", "the node could not store the transaction; retry");
+      }
+      if (!result.ok) {
+        const m = MEMPOOL_REJECTIONS[result.code] ?? { status: 400, code: "INVALID_INPUT" as const };
+        throw new ApiError(m.status, m.code, result.message);
+      }
+      return reply.status(202).send({ hash: toHex(result.hash) });
+    },
+  );
+
+  app.get<{ Params: { hash: string } }>("/v1/transactions/:hash", { schema: S.transactionStatus }, async (request) => {
+    const status = await store.transactionStatus(fromHex(request.params.hash));
+    if (!status) throw new ApiError(404, "NOT_FOUND", `transaction ${request.params.hash} is not known here`);
+    return status;
+  });
+
+  // ── blocks ──────────────────────────────────────────────────────────────
+
+  /**
+   * A committed block with its certifying QC. `finality` (the latest finality
+   * certificate, which finalizes this block or a descendant of it) comes with
+   * the latest block.
+   */
+  async function blockAt(height: number, latest = store.latestHeight === height) {
+    const [block, qc] = await Promise.all([store.getBlock(height), store.getQc(height)]);
+    if (!block || !qc) throw new ApiError(404, "NOT_FOUND", `no committed block at height ${height}`);
+    const out: Record<string, unknown> = {
+      height,
+      hash: toHex(hashHeader(block.header)),
+      header: toJson(block.header),
+      qc: qcJson(qc),
+    };
+    if (latest) {
+      const finality = await store.getFinality();
+      if (finality) out.finality = qcJson(finality);
+    }
+    return out;
+  }
+
+  app.get("/v1/blocks/latest", { schema: S.latestBlock }, async () => {
+    const h = store.latestHeight;
+    if (h === null) throw new ApiError(503, "NOT_READY", "no block has been committed yet");
+    return blockAt(h, true);
+  });
+
+  app.get<{ Params: { height: string } }>("/v1/blocks/:height", { schema: S.blockByHeight }, async (request) =>
+    blockAt(parseHeight(request.params.height)),
+  );
+
+  /** A committed block's transactions, rebuilt from its certified batches in payload order. */
+  async function blockTransactions(block: Block): Promise<Transaction[]> {
+    let certificates: { digest: Uint8Array }[];
+    try {
+      certificates = decodeBlockBatches(block.payload).certificates;
+    } catch {
+      if (block.payload.length === 0) return [];
+      throw new ApiError(503, "NOT_READY", `payload of block ${block.header.height} does not decode`);
+    }
+    const out: Transaction[] = [];
+    for (const c of certificates) {
+      const bytes = await store.getBatch(c.digest);
+      if (!bytes)
+        throw new ApiError(
+          503,
+          "NOT_READY",
+          `batch ${toHex(c.digest)} of block ${block.header.height} is not stored here`,
+        );
+      for (const tx of decodeBatch(bytes).transactions) out.push(tx);
+    }
+    return out;
+  }
+
+  app.get<{ Params: { ns: string; height: string } }>(
+    "/v1/namespaces/:ns/blocks/:height",
+    { schema: S.namespaceBlock },
+    async (request) => {
+      const namespace = parseNamespace(request.params.ns);
+      const height = parseHeight(request.params.height);
+      const block = await store.getBlock(height);
+      if (!block) throw new ApiError(404, "NOT_FOUND", `no committed block at height ${height}`);
+      const payload = { groups: groupByNamespace(await blockTransactions(block)) };
+      if (toHex(namespaceRoot(payload)) !== toHex(block.header.namespaceRoot))
+        throw new Error(`rebuilt payload of block ${height} does not match its namespace root`);
+      const group = payload.groups.find((g) => g.namespace === namespace);
+      return {
+        height,
+        namespace,
+        namespaceRoot: toHex(block.header.namespaceRoot),
+        transactions: (group?.transactions ?? []).map((d) => Buffer.from(d).toString("base64")),
+        proof: namespaceProofToJson(proveNamespace(payload, namespace)),
+      };
+    },
+  );
+
+  // ── node ────────────────────────────────────────────────────────────────
+
+  app.get("/v1/status", { schema: S.status }, async () => ({
+    chainId: o.chainId,
+    self: o.self,
+    epoch: validators.epoch,
+    committedHeight: store.latestHeight ?? 0,
+    currentRound: node.replica.currentRound,
+    mempool: { transactions: node.mempool.size, bytes: node.mempool.bytes },
+    counters: { ...node.counters },
+  }));
+
+  app.get("/v1/validators", { schema: S.validators }, async () => ({
+    epoch: validators.epoch,
+    hash: toHex(validators.hash),
+    totalStake: validators.totalStake.toString(),
+    validators: validators.validators.map((v, index) => ({
+      index,
+      publicKey: toHex(v.publicKey),
+      stake: v.stake.toString(),
+    })),
+  }));
+
+  app.get("/health", { schema: S.health }, async () => ({ ok: true }));
+
+  app.get("/metrics", { schema: S.metrics }, async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  app.get("/openapi.json", { schema: S.openapi }, async () => buildOpenApi(routes));
+
+  return app;
+}

@@ -1,0 +1,149 @@
+/**
+ * The on-disk formats the CLI reads and writes: a validator's keys, the genesis
+ * file, and a node's config. Every reader validates what it reads and says
+ * what to do about a bad file.
+ */
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import {
+  blstBackend,
+  fromHex,
+  generateValidatorKey,
+  InvalidConfigError,
+  OrdoError,
+  proofOfPossessionDigest,
+  toHex,
+  type ValidatorKey,
+  ValidatorSet,
+} from "@ordo/core";
+
+export interface GenesisValidator {
+  publicKey: string;
+  proofOfPossession: string;
+  stake: string;
+  peerId: string;
+  /** Multiaddrs other validators dial, with the `/p2p/<peerId>` suffix or without. */
+  addrs: string[];
+}
+
+export interface GenesisFile {
+  chainId: number;
+  timestampMs: number;
+  validators: GenesisValidator[];
+}
+
+export interface NodeConfigFile {
+  /** Path of the genesis file, relative to the config file. */
+  genesis: string;
+  /** This validator's index in the genesis validator list. */
+  self: number;
+  dataDir: string;
+  blsKeyFile: string;
+  peerKeyFile: string;
+  listen: string;
+  api: { host: string; port: number };
+  baseTimeoutMs?: number;
+}
+
+/** Writes a file only the owner can read (keys never leave their data dir with wider permissions). */
+export async function writeSecretFile(path: string, contents: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, contents, { mode: 0o600, flag: "wx" });
+  await chmod(path, 0o600);
+}
+
+/** A BLS validator key file: the 32-byte secret key as hex. */
+export async function createBlsKeyFile(path: string, ikm: Uint8Array): Promise<ValidatorKey> {
+  const key = generateValidatorKey(blstBackend, ikm);
+  await writeSecretFile(path, `${toHex(key.secretKey)}\n`);
+  return key;
+}
+
+export async function readBlsKeyFile(path: string): Promise<ValidatorKey> {
+  const info = await stat(path).catch((e: unknown) => {
+    throw new OrdoError("KEY_FILE_MISSING", `cannot read BLS key file ${path}: ${(e as Error).message}`, {
+      fix: "create one with `ordo keys generate --out DIR`",
+    });
+  });
+  if (process.platform !== "win32" && (info.mode & 0o077) !== 0)
+    throw new OrdoError("KEY_FILE_INSECURE", `BLS key file ${path} is readable by others`, {
+      fix: `chmod 600 ${path}`,
+    });
+  const text = (await readFile(path, "utf8")).trim();
+  let secretKey: Uint8Array;
+  try {
+    secretKey = fromHex(text);
+  } catch {
+    throw new OrdoError("KEY_FILE_INVALID", `BLS key file ${path} is not hex`, {
+      fix: "regenerate it with `ordo keys generate`",
+    });
+  }
+  if (secretKey.length !== 32)
+    throw new OrdoError("KEY_FILE_INVALID", `BLS key file ${path} holds ${secretKey.length} bytes, not 32`);
+  const publicKey = blstBackend.publicKey(secretKey);
+  // The proof of possession is a deterministic signature, so it is recomputed rather than stored.
+  return { secretKey, publicKey, proofOfPossession: blstBackend.sign(secretKey, proofOfPossessionDigest(publicKey)) };
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new InvalidConfigError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InvalidConfigError(`${what} ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Reads and checks a genesis file: shapes, keys, stakes and every proof of possession. */
+export async function readGenesis(path: string): Promise<{ file: GenesisFile; validators: ValidatorSet }> {
+  const raw = (await readJson(path, "genesis file")) as Partial<GenesisFile>;
+  if (!raw || typeof raw !== "object" || !Array.isArray(raw.validators))
+    throw new InvalidConfigError(`genesis file ${path} has no "validators" list`, {
+      fix: "create one with `ordo genesis create --validators 4 --out DIR`",
+    });
+  if (!Number.isSafeInteger(raw.chainId) || (raw.chainId as number) < 0)
+    throw new InvalidConfigError(`genesis file ${path}: "chainId" must be a non-negative integer`);
+  if (!Number.isSafeInteger(raw.timestampMs))
+    throw new InvalidConfigError(`genesis file ${path}: "timestampMs" must be an integer`);
+  const validators = ValidatorSet.create(
+    {
+      epoch: 0,
+      validators: raw.validators.map((v, i) => {
+        try {
+          return {
+            publicKey: fromHex(v.publicKey),
+            proofOfPossession: fromHex(v.proofOfPossession),
+            stake: BigInt(v.stake),
+          };
+        } catch (e) {
+          throw new InvalidConfigError(`genesis file ${path}: validator ${i} is malformed (${(e as Error).message})`);
+        }
+      }),
+    },
+    blstBackend,
+  );
+  return { file: raw as GenesisFile, validators };
+}
+
+export async function readNodeConfig(path: string): Promise<NodeConfigFile> {
+  const raw = (await readJson(path, "node config")) as Partial<NodeConfigFile>;
+  const need = (ok: boolean, field: string) => {
+    if (!ok)
+      throw new InvalidConfigError(`node config ${path}: "${field}" is missing or invalid`, {
+        fix: "see `ordo node start --help`",
+      });
+  };
+  need(typeof raw.genesis === "string", "genesis");
+  need(Number.isInteger(raw.self) && (raw.self as number) >= 0, "self");
+  need(typeof raw.dataDir === "string", "dataDir");
+  need(typeof raw.blsKeyFile === "string", "blsKeyFile");
+  need(typeof raw.peerKeyFile === "string", "peerKeyFile");
+  need(typeof raw.listen === "string", "listen");
+  need(typeof raw.api?.host === "string" && Number.isInteger(raw.api?.port), "api");
+  return raw as NodeConfigFile;
+}

@@ -1,0 +1,69 @@
+/** `ordo node start --config FILE`: one validator process. */
+import { mkdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createGenesisBlock } from "@ordo/consensus";
+import { pino } from "pino";
+import { createApiServer } from "../api/server.js";
+import { ValidatorNode } from "../node/validator-node.js";
+import { loadOrCreatePeerKey } from "../p2p/peer-key.js";
+import { createTransport } from "../p2p/transport.js";
+import { NodeStore } from "../storage/node-store.js";
+import { readBlsKeyFile, readGenesis, readNodeConfig } from "./files.js";
+
+export async function nodeStart(args: string[], help: string): Promise<void> {
+  const { values } = parseArgs({ args, options: { config: { type: "string" }, help: { type: "boolean" } } });
+  if (values.help) return void process.stdout.write(help);
+  if (!values.config) throw new Error("--config FILE is required");
+  const configPath = resolve(values.config);
+  const base = dirname(configPath);
+  const config = await readNodeConfig(configPath);
+  const at = (p: string) => resolve(base, p);
+  const { file: genesisFile, validators } = await readGenesis(at(config.genesis));
+  if (config.self >= validators.size)
+    throw new Error(`"self" is ${config.self} but genesis has ${validators.size} validators`);
+  const log = pino({ base: { validator: config.self } });
+  const key = await readBlsKeyFile(at(config.blsKeyFile));
+  if (Buffer.compare(Buffer.from(key.publicKey), Buffer.from(validators.publicKey(config.self))) !== 0)
+    throw new Error(`the BLS key in ${config.blsKeyFile} is not validator ${config.self}'s key in the genesis file`);
+  const peerKey = await loadOrCreatePeerKey(at(config.peerKeyFile));
+  await mkdir(at(config.dataDir), { recursive: true, mode: 0o700 });
+  const store = await NodeStore.open(at(config.dataDir));
+  const transport = await createTransport({
+    privateKey: peerKey,
+    listen: config.listen,
+    self: config.self,
+    peers: genesisFile.validators.map((v, index) => ({ index, peerId: v.peerId, addrs: v.addrs })),
+    logger: log,
+  });
+  const genesis = createGenesisBlock({
+    chainId: genesisFile.chainId,
+    validators,
+    timestampMs: genesisFile.timestampMs,
+  });
+  const node = await ValidatorNode.start({
+    chainId: genesisFile.chainId,
+    self: config.self,
+    validators,
+    genesis,
+    secretKey: key.secretKey,
+    store,
+    transport,
+    logger: log,
+    ...(config.baseTimeoutMs ? { baseTimeoutMs: config.baseTimeoutMs } : {}),
+  });
+  node.onCommit((e) => log.debug({ height: e.height, transactions: e.transactions.length }, "committed"));
+  const api = createApiServer({ node, store, validators, chainId: genesisFile.chainId, self: config.self });
+  await api.listen({ host: config.api.host, port: config.api.port });
+  log.info({ p2p: transport.multiaddrs(), api: `http://${config.api.host}:${config.api.port}` }, "validator started");
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, "shutting down");
+    await api.close();
+    await node.stop();
+    await transport.stop();
+    await store.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+}
