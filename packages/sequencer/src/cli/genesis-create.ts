@@ -1,0 +1,65 @@
+/** `ordo genesis create`: a local network's genesis file, keys and node configs. */
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { toHex } from "@ordo/core";
+import { loadOrCreatePeerKey, peerIdOf } from "../p2p/peer-key.js";
+import { createBlsKeyFile, type GenesisFile, type NodeConfigFile } from "./files.js";
+import { int, UsageError } from "./usage.js";
+
+export const GENESIS_CREATE_HELP = `Usage: ordo genesis create --validators N --out DIR [--chain-id ID] [--base-port P] [--api-port P]
+
+Creates DIR/genesis.json and, for each validator i, DIR/validator-i/ with its
+keys and node.json (P2P on 127.0.0.1:<base-port + i>, API on
+127.0.0.1:<api-port + i>). Defaults: chain id 1, P2P ports from 9000, API
+ports from 8000.
+`;
+
+export async function genesisCreate(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      validators: { type: "string" },
+      out: { type: "string" },
+      "chain-id": { type: "string" },
+      "base-port": { type: "string" },
+      "api-port": { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) return void process.stdout.write(GENESIS_CREATE_HELP);
+  if (!values.out) throw new UsageError("--out DIR is required");
+  const n = int("validators", values.validators, 4, 1, 100);
+  const chainId = int("chain-id", values["chain-id"], 1, 0, Number.MAX_SAFE_INTEGER);
+  const basePort = int("base-port", values["base-port"], 9000, 1, 65535 - n);
+  const apiPort = int("api-port", values["api-port"], 8000, 1, 65535 - n);
+  const out = resolve(values.out);
+  await mkdir(out, { recursive: true });
+  const genesis: GenesisFile = { chainId, timestampMs: Date.now(), validators: [] };
+  for (let i = 0; i < n; i++) {
+    const dir = join(out, `validator-${i}`);
+    const key = await createBlsKeyFile(join(dir, "bls.key"), randomBytes(32));
+    const peerKey = await loadOrCreatePeerKey(join(dir, "peer.key"));
+    const peerId = peerIdOf(peerKey);
+    genesis.validators.push({
+      publicKey: toHex(key.publicKey),
+      proofOfPossession: toHex(key.proofOfPossession),
+      stake: "100",
+      peerId,
+      addrs: [`/ip4/127.0.0.1/tcp/${basePort + i}/p2p/${peerId}`],
+    });
+    const config: NodeConfigFile = {
+      genesis: "../genesis.json",
+      self: i,
+      dataDir: "data",
+      blsKeyFile: "bls.key",
+      peerKeyFile: "peer.key",
+      listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
+      api: { host: "127.0.0.1", port: apiPort + i },
+    };
+    await writeFile(join(dir, "node.json"), `${JSON.stringify(config, null, 2)}\n`);
+  }
+  await writeFile(join(out, "genesis.json"), `${JSON.stringify(genesis, null, 2)}\n`);
+  process.stdout.write(`created a ${n}-validator network in ${out} (genesis.json, validator-0..${n - 1}/node.json)\n`);
+}
