@@ -21,6 +21,7 @@ Commands:
   genesis create    create a local network: genesis file, keys and configs for N validators
   node start        start a validator from its config file
   devnet            start a whole local network (N validator processes) and watch it
+  load              submit random transactions for K rollups at a steady rate
 
 Run \`ordo <command> --help\` for a command's options.
 `,
@@ -39,6 +40,14 @@ starts each validator as its own process with its own data dir and ports
 endpoints, then a status line every few seconds: height, finalized tx/s,
 p50 submit-to-final latency of a probe transaction, validators up.
 Ctrl-C stops every validator cleanly.
+`,
+  load: `Usage: ordo load [--rate R] [--namespaces K] [--size BYTES] [--api URL,URL,...] [--seconds S]
+
+Submits random transactions of BYTES bytes (default 256) for K rollups
+(namespaces 1..K, default 3) at R per second (default 100), round-robin over
+the given validator APIs (default the devnet's, 127.0.0.1:8000-8003), until
+Ctrl-C or S seconds. Prints accepted / rejected (by error code) / failed every
+2 s.
 `,
   "node start": `Usage: ordo node start --config FILE
 
@@ -64,6 +73,10 @@ async function main(argv: string[]): Promise<void> {
   const [a, b, ...rest] = argv;
   const command = `${a ?? ""} ${b ?? ""}`.trim();
   if (!a || a === "--help" || a === "help") return void process.stdout.write(HELP.root as string);
+  if (a === "load") {
+    const { load } = await import("./load.js");
+    return load(argv.slice(1), HELP.load as string);
+  }
   if (a === "devnet") {
     const { devnet } = await import("./devnet.js");
     return devnet(argv.slice(1), HELP.devnet as string, [process.argv[1] as string]);
