@@ -1,90 +1,16 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createGenesisBlock } from "@ordo/consensus";
-import { blstBackend, fromHex, generateValidatorKey, sha256, ValidatorSet, verifyNamespaceProof } from "@ordo/core";
+import { fromHex, verifyNamespaceProof } from "@ordo/core";
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NamespaceProofJson, namespaceProofFromJson } from "../src/api/json.js";
-import { createApiServer } from "../src/api/server.js";
-import { ValidatorNode } from "../src/node/validator-node.js";
-import { startLoopbackTransports } from "../src/p2p/loopback.js";
-import { generatePeerKey } from "../src/p2p/peer-key.js";
-import type { Transport } from "../src/p2p/transport.js";
-import { NodeStore } from "../src/storage/node-store.js";
+import type { ValidatorNode } from "../src/node/validator-node.js";
+import { CHAIN_ID, type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
 
-const CHAIN_ID = 9;
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-interface Net {
-  nodes: ValidatorNode[];
-  stores: NodeStore[];
-  apps: FastifyInstance[];
-  stop: () => Promise<void>;
-}
-
-async function startNetwork(n: number): Promise<Net> {
-  const keys = Array.from({ length: n }, (_, i) => generateValidatorKey(blstBackend, sha256(new Uint8Array([i, 7]))));
-  const validators = ValidatorSet.create(
-    {
-      epoch: 0,
-      validators: keys.map((k) => ({ publicKey: k.publicKey, stake: 100n, proofOfPossession: k.proofOfPossession })),
-    },
-    blstBackend,
-  );
-  const genesis = createGenesisBlock({ chainId: CHAIN_ID, validators, timestampMs: 0 });
-  const peerKeys = await Promise.all(Array.from({ length: n }, () => generatePeerKey()));
-  const transports: Transport[] = await startLoopbackTransports({ count: n, keys: peerKeys });
-  const dirs: string[] = [];
-  const stores: NodeStore[] = [];
-  const nodes: ValidatorNode[] = [];
-  const apps: FastifyInstance[] = [];
-  for (let i = 0; i < n; i++) {
-    const dir = await mkdtemp(join(tmpdir(), "ordo-api-"));
-    dirs.push(dir);
-    const store = await NodeStore.open(dir);
-    stores.push(store);
-    const node = await ValidatorNode.start({
-      chainId: CHAIN_ID,
-      self: i,
-      validators,
-      genesis,
-      secretKey: (keys[i] as (typeof keys)[number]).secretKey,
-      store,
-      transport: transports[i] as Transport,
-      baseTimeoutMs: 1500,
-    });
-    nodes.push(node);
-    const app = createApiServer({ node, store, validators, chainId: CHAIN_ID, self: i });
-    await app.ready();
-    apps.push(app);
-  }
-  return {
-    nodes,
-    stores,
-    apps,
-    stop: async () => {
-      for (const app of apps) await app.close();
-      for (const node of nodes) await node.stop();
-      await Promise.allSettled(transports.map((t) => t.stop()));
-      for (const s of stores) await s.close();
-      for (const d of dirs) await rm(d, { recursive: true, force: true });
-    },
-  };
-}
+type Net = InProcessNetwork;
 
 let net: Net;
 beforeAll(async () => {
-  net = await startNetwork(4);
+  net = await startInProcessNetwork(4, { withApi: true });
 }, 30_000);
 afterAll(async () => {
   await net?.stop();

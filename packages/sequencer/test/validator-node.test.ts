@@ -1,98 +1,18 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createGenesisBlock } from "@ordo/consensus";
-import { blstBackend, generateValidatorKey, hashHeader, sha256, toHex, ValidatorSet } from "@ordo/core";
+import { hashHeader, toHex } from "@ordo/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { ValidatorNode } from "../src/node/validator-node.js";
-import { startLoopbackTransports } from "../src/p2p/loopback.js";
-import { generatePeerKey, peerIdOf } from "../src/p2p/peer-key.js";
-import { createTransport, type Transport } from "../src/p2p/transport.js";
-import { NodeStore } from "../src/storage/node-store.js";
+import type { ValidatorNode } from "../src/node/validator-node.js";
+import type { NodeStore } from "../src/storage/node-store.js";
+import { type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
 
-const cleanups: (() => Promise<void>)[] = [];
+const networks: InProcessNetwork[] = [];
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+  for (const net of networks.splice(0)) await net.stop();
 });
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function startNetwork(n: number) {
-  const keys = Array.from({ length: n }, (_, i) => generateValidatorKey(blstBackend, sha256(new Uint8Array([i, 7]))));
-  const validators = ValidatorSet.create(
-    {
-      epoch: 0,
-      validators: keys.map((k) => ({ publicKey: k.publicKey, stake: 100n, proofOfPossession: k.proofOfPossession })),
-    },
-    blstBackend,
-  );
-  const genesis = createGenesisBlock({ chainId: 9, validators, timestampMs: 0 });
-  const peerKeys = await Promise.all(Array.from({ length: n }, () => generatePeerKey()));
-  const transports: Transport[] = await startLoopbackTransports({ count: n, keys: peerKeys });
-  const dirs: string[] = [];
-  const stores: NodeStore[] = [];
-  const nodes: ValidatorNode[] = [];
-  for (let i = 0; i < n; i++) {
-    const dir = await mkdtemp(join(tmpdir(), "ordo-node-"));
-    dirs.push(dir);
-    const store = await NodeStore.open(dir);
-    stores.push(store);
-    nodes.push(
-      await ValidatorNode.start({
-        chainId: 9,
-        self: i,
-        validators,
-        genesis,
-        secretKey: (keys[i] as (typeof keys)[number]).secretKey,
-        store,
-        transport: transports[i] as Transport,
-        baseTimeoutMs: 1500,
-      }),
-    );
-  }
-  cleanups.push(async () => {
-    for (const node of nodes) await node.stop();
-    await Promise.allSettled(transports.map((t) => t.stop()));
-    for (const s of stores) await s.close();
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
-  });
-  /** Stops validator i as a crash would leave it (no flushing beyond what was already durable), then starts it again from its data dir. */
-  async function restart(i: number): Promise<void> {
-    await (nodes[i] as ValidatorNode).stop();
-    await (transports[i] as Transport).stop();
-    await (stores[i] as NodeStore).close();
-    const transport = await createTransport({
-      privateKey: peerKeys[i] as (typeof peerKeys)[number],
-      listen: "/ip4/127.0.0.1/tcp/0",
-      self: i,
-      peers: peerKeys.map((k, index) => ({ index, peerId: peerIdOf(k), addrs: [] })),
-    });
-    transports[i] = transport;
-    for (const [j, other] of transports.entries()) {
-      if (j === i) continue;
-      await transport.setPeerAddrs(j, other.multiaddrs());
-      await other.setPeerAddrs(i, transport.multiaddrs());
-    }
-    stores[i] = await NodeStore.open(dirs[i] as string);
-    nodes[i] = await ValidatorNode.start({
-      chainId: 9,
-      self: i,
-      validators,
-      genesis,
-      secretKey: (keys[i] as (typeof keys)[number]).secretKey,
-      store: stores[i] as NodeStore,
-      transport,
-      baseTimeoutMs: 1500,
-    });
-  }
-  return { nodes, stores, restart };
+async function startNetwork(n: number): Promise<InProcessNetwork> {
+  const net = await startInProcessNetwork(n);
+  networks.push(net);
+  return net;
 }
 
 describe("validator nodes over real libp2p and LevelDB", () => {

@@ -15,3 +15,4 @@ export {
   encodeQuorumCertificate,
   KIND_TAG,
 } from "./codec.js";
+export { packWire, type Wire } from "./wire-writer.js";

@@ -27,7 +27,7 @@
  * msgpackr spends a few hundred nanoseconds on every `Uint8Array`, which for a
  * batch of thousands of small transactions costs more than the copying.
  */
-import { DecodeError, MAX_NAMESPACE, sha256 } from "@ordo/core";
+import { DecodeError, MAX_NAMESPACE, packWire, sha256, type Wire } from "@ordo/core";
 import { Unpackr } from "msgpackr";
 import type {
   Batch,
@@ -80,79 +80,6 @@ const MAX_UINT32 = 0xffff_ffff;
 // ---------------------------------------------------------------------------
 // Writing
 
-type Wire = number | Uint8Array | readonly Wire[];
-
-function uintSize(n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${n} is not an unsigned safe integer`);
-  return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x1_0000 ? 3 : n <= MAX_UINT32 ? 5 : 9;
-}
-
-function measure(w: Wire): number {
-  if (typeof w === "number") return uintSize(w);
-  if (w instanceof Uint8Array) return (w.length < 0x100 ? 2 : w.length < 0x1_0000 ? 3 : 5) + w.length;
-  let n = w.length < 0x10 ? 1 : w.length < 0x1_0000 ? 3 : 5;
-  for (const c of w) n += measure(c);
-  return n;
-}
-
-/** Shortest uint, array and bin headers; ints above 2^32-1 as int64 (`0xd3`), as msgpackr writes a bigint. */
-function pack(w: Wire): Uint8Array {
-  const out = new Uint8Array(measure(w));
-  let pos = 0;
-  const u16 = (n: number): void => {
-    out[pos++] = n >>> 8;
-    out[pos++] = n & 0xff;
-  };
-  const u32 = (n: number): void => {
-    out[pos++] = n >>> 24;
-    out[pos++] = (n >>> 16) & 0xff;
-    out[pos++] = (n >>> 8) & 0xff;
-    out[pos++] = n & 0xff;
-  };
-  /** A length header: fix form (`fix`, below 16) if the type has one, else 8-bit (`b8`) if it has one, 16 or 32 bits. */
-  const header = (n: number, fix: number | null, b8: number | null, b16: number, b32: number): void => {
-    if (fix !== null && n < 0x10) out[pos++] = fix | n;
-    else if (b8 !== null && n < 0x100) {
-      out[pos++] = b8;
-      out[pos++] = n;
-    } else if (n < 0x1_0000) {
-      out[pos++] = b16;
-      u16(n);
-    } else {
-      out[pos++] = b32;
-      u32(n);
-    }
-  };
-  const put = (v: Wire): void => {
-    if (typeof v === "number") {
-      if (v < 0x80) out[pos++] = v;
-      else if (v < 0x100) {
-        out[pos++] = 0xcc;
-        out[pos++] = v;
-      } else if (v < 0x1_0000) {
-        out[pos++] = 0xcd;
-        u16(v);
-      } else if (v <= MAX_UINT32) {
-        out[pos++] = 0xce;
-        u32(v);
-      } else {
-        out[pos++] = 0xd3;
-        u32(Math.floor(v / 2 ** 32));
-        u32(v >>> 0);
-      }
-    } else if (v instanceof Uint8Array) {
-      header(v.length, null, 0xc4, 0xc5, 0xc6);
-      out.set(v, pos);
-      pos += v.length;
-    } else {
-      header(v.length, 0x90, null, 0xdc, 0xdd);
-      for (const c of v) put(c);
-    }
-  };
-  put(w);
-  return out;
-}
-
 const V = DISSEMINATION_CODEC_VERSION;
 
 function batchFields(b: Batch): Wire[] {
@@ -192,7 +119,7 @@ const blockBatchesWire = (p: BlockBatches): Wire => [
  * value the decoder would reject encodes to bytes the decoder rejects.
  */
 export function encodeBatch(batch: Batch): Uint8Array {
-  return pack(batchWire(batch));
+  return packWire(batchWire(batch));
 }
 
 /** `sha256(encodeBatch(batch))`: what acks and certificates name a batch by. */
@@ -201,24 +128,24 @@ export function batchDigest(batch: Batch): Uint8Array {
 }
 
 export function encodeBatchAck(ack: BatchAck): Uint8Array {
-  return pack(ackWire(ack));
+  return packWire(ackWire(ack));
 }
 
 export function encodeBatchCertificate(certificate: BatchCertificate): Uint8Array {
-  return pack(certificateWire(certificate));
+  return packWire(certificateWire(certificate));
 }
 
 export function encodeBatchRequest(request: BatchRequest): Uint8Array {
-  return pack(requestWire(request));
+  return packWire(requestWire(request));
 }
 
 export function encodeBatchResponse(response: BatchResponse): Uint8Array {
-  return pack(responseWire(response));
+  return packWire(responseWire(response));
 }
 
 /** The consensus payload of a block under dissemination. */
 export function encodeBlockBatches(payload: BlockBatches): Uint8Array {
-  return pack(blockBatchesWire(payload));
+  return packWire(blockBatchesWire(payload));
 }
 
 /** A dissemination message is the standalone encoding of what it carries (the tag tells which). */
@@ -444,7 +371,7 @@ function decodeWith(
     if (expectedTag !== null && Array.isArray(root) && root[1] !== expectedTag)
       fail(what, `expected tag ${expectedTag}, got ${describe(root[1])}`);
     const decoded = decodeFields(root, ctx);
-    const again = pack(decoded.wire);
+    const again = packWire(decoded.wire);
     if (!Buffer.from(again.buffer, again.byteOffset, again.byteLength).equals(owned))
       fail(what, "not the canonical encoding (an int, length or type is not in its shortest form)");
     return decoded;

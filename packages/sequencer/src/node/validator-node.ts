@@ -437,11 +437,8 @@ export class ValidatorNode {
     for (const g of groups)
       for (const [index, data] of g.transactions.entries())
         txIndex.push({ hash: hashTransaction(g.namespace, data), namespace: g.namespace, height, index });
-    for (const c of payload.certificates) {
-      const batch = this.quorumStore.getBatch(c.digest);
-      if (batch) await this.o.store.putBatch(c.digest, encodeBatch(batch), { sync: false });
-      await this.o.store.putBatchCertificate(c.digest, encodeBatchCertificate(c), { sync: false });
-    }
+    // Batch data is already on disk (every batch passes through `persist-batch`) and the
+    // certificates are inside the block's payload: the commit writes only the block.
     await this.o.store.commitBlocks([{ block, blockHash, qc, finality }], txIndex);
     this.mempool.remove(txIndex.map((t) => t.hash));
     await this.applyDissemination(this.quorumStore.onCommitted(payload));
