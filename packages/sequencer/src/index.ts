@@ -15,6 +15,8 @@ export {
 export {
   type CommittedBlockEvent,
   groupByNamespace,
+  type SoftBlockEvent,
+  type SoftPosition,
   ValidatorNode,
   type ValidatorNodeOptions,
 } from "./node/validator-node.js";

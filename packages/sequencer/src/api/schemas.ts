@@ -107,11 +107,20 @@ export const transactionStatus = {
       type: "object",
       required: ["status"],
       properties: {
-        status: { type: "string", enum: ["pending", "final", "dropped"] },
+        status: {
+          type: "string",
+          enum: ["pending", "soft", "final", "dropped"],
+          description:
+            "pending: accepted, not yet in a block; soft: in a block a quorum certified, not yet committed; final: committed; dropped: will never be sequenced (see reason)",
+        },
         height: uint,
-        index: uint,
+        index: { ...uint, description: "position among the namespace's transactions in the block" },
         namespace: uint,
-        reason: { type: "string" },
+        blockHash: { ...hex, description: "soft only: the certified block (another may still take its height)" },
+        reason: {
+          type: "string",
+          description: "dropped only: expired (TTL reached before a batch took it) or a mempool eviction reason",
+        },
       },
     },
     ...errors,
@@ -129,24 +138,108 @@ export const blockByHeight = {
   response: { 200: block, ...errors },
 } as const;
 
+const namespaceBlockBody = {
+  type: "object",
+  required: ["height", "namespace", "namespaceRoot", "transactions", "proof"],
+  properties: {
+    height: uint,
+    namespace: uint,
+    blockHash: hex,
+    namespaceRoot: hex,
+    transactions: { type: "array", items: { type: "string", description: "base64" } },
+    proof: {
+      type: "object",
+      description: "NamespaceProof with byte fields as 0x-hex",
+      required: ["kind", "namespace", "leafCount"],
+      additionalProperties: true,
+      properties: { kind: { type: "string", enum: ["inclusion", "absence"] }, namespace: uint, leafCount: uint },
+    },
+  },
+} as const;
+
 export const namespaceBlock = {
   summary: "A namespace's transactions in a block, with the namespace proof (inclusion or absence)",
   params: { type: "object", required: ["ns", "height"], properties: { ns: nsParam, height: heightParam } },
+  response: { 200: namespaceBlockBody, ...errors },
+} as const;
+
+export const namespaceBlockRange = {
+  summary: "A namespace's transactions in a range of committed blocks, each with its namespace proof",
+  description:
+    "Returns heights from..to (inclusive), at most `limit` blocks and about 4 MiB of transactions per page; `next` is the height to ask for next, or null when the range (or the chain so far) is exhausted.",
+  params: { type: "object", required: ["ns"], properties: { ns: nsParam } },
+  querystring: {
+    type: "object",
+    required: ["from"],
+    additionalProperties: false,
+    properties: { from: heightParam, to: heightParam, limit: { type: "string", pattern: "^[0-9]{1,4}$" } },
+  },
   response: {
     200: {
       type: "object",
-      required: ["height", "namespace", "namespaceRoot", "transactions", "proof"],
+      required: ["namespace", "blocks", "next"],
       properties: {
-        height: uint,
         namespace: uint,
-        namespaceRoot: hex,
-        transactions: { type: "array", items: { type: "string", description: "base64" } },
-        proof: {
+        blocks: { type: "array", items: namespaceBlockBody },
+        next: { anyOf: [uint, { type: "null" }] },
+      },
+    },
+    ...errors,
+  },
+} as const;
+
+export const namespaceStream = {
+  summary: "WebSocket: a namespace's blocks as they are sequenced (resumable, ordered, no gaps)",
+  description:
+    'Upgrade to a WebSocket. Sends one JSON text message per block: {"type": "block", "level": "final", height, blockHash, namespaceRoot, transactions, proof} for every committed height from `from` on (default: the next one), in order, with no gaps (blocks without the namespace\'s transactions carry an absence proof); with level=soft also {"type": "block", "level": "soft", height, blockHash, transactions} as soon as a block is certified, before it is final. Resume after a disconnect with from = last final height + 1. A client that does not read is closed with code 4008 and a reason that says where to resume; the server never buffers more than about 4 MiB for it.',
+  params: { type: "object", required: ["ns"], properties: { ns: nsParam } },
+  querystring: {
+    type: "object",
+    additionalProperties: false,
+    properties: { from: heightParam, level: { type: "string", enum: ["soft", "final"] } },
+  },
+} as const;
+
+export const submitTransactionBatch = {
+  summary: "Submit several transactions to a namespace in one request",
+  description:
+    'Body: {"transactions": ["<base64>", ...]} (application/json, at most 4096 items) or, as application/octet-stream, transactions each preceded by its length as a 4-byte big-endian integer. Each transaction is accepted or refused on its own: 202 with one result per transaction, in order, each {hash} (durably stored) or {error: {code, message}}.',
+  params: { type: "object", required: ["ns"], properties: { ns: nsParam } },
+  body: {
+    content: {
+      "application/json": {
+        schema: {
           type: "object",
-          description: "NamespaceProof with byte fields as 0x-hex",
-          required: ["kind", "namespace", "leafCount"],
-          additionalProperties: true,
-          properties: { kind: { type: "string", enum: ["inclusion", "absence"] }, namespace: uint, leafCount: uint },
+          required: ["transactions"],
+          additionalProperties: false,
+          properties: {
+            transactions: {
+              type: "array",
+              minItems: 1,
+              maxItems: 4096,
+              items: { type: "string", description: "standard padded base64" },
+            },
+          },
+        },
+      },
+      "application/octet-stream": { schema: { description: "length-prefixed (u32 big-endian) transactions" } },
+    },
+  },
+  response: {
+    202: {
+      type: "object",
+      required: ["accepted", "results"],
+      properties: {
+        accepted: uint,
+        results: {
+          type: "array",
+          items: {
+            type: "object",
+            properties: {
+              hash: hex,
+              error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } },
+            },
+          },
         },
       },
     },
@@ -168,7 +261,7 @@ export const status = {
         mempool: { type: "object", properties: { transactions: uint, bytes: uint } },
         counters: {
           type: "object",
-          properties: { decodeErrors: uint, rejected: uint, commits: uint, transactionsFinal: uint },
+          properties: { decodeErrors: uint, rejected: uint, commits: uint, transactionsFinal: uint, evidence: uint },
         },
       },
     },

@@ -12,24 +12,28 @@
  * | 503    | `NOT_READY`                  | nothing committed yet, or data not (yet) available    |
  */
 import "@ordo/core";
+import websocket from "@fastify/websocket";
 import {
-  type Block,
   fromHex,
   hashHeader,
   MAX_NAMESPACE,
-  namespaceRoot,
-  proveNamespace,
   type QuorumCertificate,
   type Transaction,
   toHex,
   type ValidatorSet,
 } from "@ordo/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { decodeBatch, decodeBlockBatches } from "../dissemination/codec.js";
-import { groupByNamespace, type ValidatorNode } from "../node/validator-node.js";
+import type { ValidatorNode } from "../node/validator-node.js";
 import type { NodeStore } from "../storage/node-store.js";
-import { namespaceProofToJson, toJson } from "./json.js";
+import { toJson } from "./json.js";
 import { createMetrics } from "./metrics.js";
+import {
+  type NamespaceBlockJson,
+  NamespaceBlockUnavailable,
+  namespaceBlockBytes,
+  readNamespaceBlock,
+} from "./namespace-blocks.js";
+import { registerNamespaceStream, type StreamOptions } from "./namespace-stream.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
 import * as S from "./schemas.js";
 
@@ -66,7 +70,16 @@ export interface ApiServerOptions {
   self: number;
   /** Passed to fastify (default: no logging). */
   logger?: FastifyServerOptions["logger"];
+  /** Backpressure of `/v1/namespaces/:ns/stream`. */
+  stream?: StreamOptions;
 }
+
+/** Most transactions in one batch submission. */
+export const MAX_BATCH_TRANSACTIONS = 4096;
+/** Most blocks, and bytes of transactions, in one page of the ranged namespace query. */
+const RANGE_MAX_BLOCKS = 256;
+const RANGE_DEFAULT_BLOCKS = 32;
+const RANGE_MAX_BYTES = 4 * 1024 * 1024;
 
 const MEMPOOL_REJECTIONS: Record<string, { status: number; code: ApiErrorCode }> = {
   DUPLICATE: { status: 409, code: "DUPLICATE" },
@@ -95,16 +108,23 @@ function parseHeight(raw: string): number {
   return h;
 }
 
+function fromBase64(b64: unknown, what: string): Uint8Array {
+  if (typeof b64 !== "string" || !BASE64.test(b64))
+    throw new ApiError(400, "INVALID_INPUT", `${what} must be a standard (padded) base64 string`);
+  return new Uint8Array(Buffer.from(b64, "base64"));
+}
+
+function bufferBytes(body: Buffer): Uint8Array {
+  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+}
+
 /** The transaction data of a request body: raw bytes (octet-stream) or `{data: base64}` (JSON). */
 function transactionData(body: unknown): Uint8Array {
   let data: Uint8Array;
-  if (Buffer.isBuffer(body)) data = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  else if (typeof body === "object" && body !== null && !Array.isArray(body) && "data" in body) {
-    const b64 = (body as { data: unknown }).data;
-    if (typeof b64 !== "string" || !BASE64.test(b64))
-      throw new ApiError(400, "INVALID_INPUT", "data must be a standard (padded) base64 string");
-    data = new Uint8Array(Buffer.from(b64, "base64"));
-  } else
+  if (Buffer.isBuffer(body)) data = bufferBytes(body);
+  else if (typeof body === "object" && body !== null && !Array.isArray(body) && "data" in body)
+    data = fromBase64((body as { data: unknown }).data, "data");
+  else
     throw new ApiError(
       400,
       "INVALID_INPUT",
@@ -112,6 +132,45 @@ function transactionData(body: unknown): Uint8Array {
     );
   if (data.length === 0) throw new ApiError(400, "INVALID_INPUT", "transaction data is empty");
   return data;
+}
+
+/** The transactions of a batch body: `{transactions: [base64]}` (JSON) or u32-big-endian-length-prefixed bytes. */
+function batchTransactionData(body: unknown): Uint8Array[] {
+  if (Buffer.isBuffer(body)) {
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < body.length; ) {
+      if (body.length - at < 4) throw new ApiError(400, "INVALID_INPUT", `truncated length prefix at byte ${at}`);
+      const len = body.readUInt32BE(at);
+      at += 4;
+      if (len === 0 || len > body.length - at)
+        throw new ApiError(400, "INVALID_INPUT", `transaction ${out.length} has a bad length ${len} at byte ${at - 4}`);
+      out.push(bufferBytes(body.subarray(at, at + len)));
+      at += len;
+      if (out.length > MAX_BATCH_TRANSACTIONS)
+        throw new ApiError(400, "INVALID_INPUT", `at most ${MAX_BATCH_TRANSACTIONS} transactions per batch`);
+    }
+    if (out.length === 0) throw new ApiError(400, "INVALID_INPUT", "the batch is empty");
+    return out;
+  }
+  if (typeof body !== "object" || body === null || !Array.isArray((body as { transactions?: unknown }).transactions))
+    throw new ApiError(
+      400,
+      "INVALID_INPUT",
+      'body must be {"transactions": ["<base64>", ...]} (application/json) or length-prefixed bytes (application/octet-stream)',
+    );
+  return (body as { transactions: unknown[] }).transactions.map((t, i) => {
+    const data = fromBase64(t, `transactions[${i}]`);
+    if (data.length === 0) throw new ApiError(400, "INVALID_INPUT", `transactions[${i}] is empty`);
+    return data;
+  });
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return RANGE_DEFAULT_BLOCKS;
+  const n = Number(raw);
+  if (!/^[0-9]{1,4}$/.test(raw) || n < 1 || n > RANGE_MAX_BLOCKS)
+    throw new ApiError(400, "INVALID_INPUT", `limit must be an integer in 1..${RANGE_MAX_BLOCKS}`);
+  return n;
 }
 
 function qcJson(qc: QuorumCertificate) {
@@ -171,25 +230,55 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     { schema: S.submitTransaction },
     async (request, reply) => {
       const namespace = parseNamespace(request.params.ns);
-      const data = transactionData(request.body);
-      const tx: Transaction = { namespace, data };
-      let result: Awaited<ReturnType<ValidatorNode["submit"]>>;
-      try {
-        result = await node.submit(tx);
-      } catch (e) {
-        request.log.warn({ err: e }, "submit failed");
-        throw new ApiError(503, "NOT_READY", "the node could not store the transaction; retry");
-      }
-      if (!result.ok) {
-        const m = MEMPOOL_REJECTIONS[result.code] ?? { status: 400, code: "INVALID_INPUT" as const };
-        throw new ApiError(m.status, m.code, result.message);
-      }
-      return reply.status(202).send({ hash: toHex(result.hash) });
+      const hash = await submit({ namespace, data: transactionData(request.body) }, request.log);
+      return reply.status(202).send({ hash: toHex(hash) });
+    },
+  );
+
+  /** Submits one transaction; a refusal is an `ApiError` with the mempool's reason. */
+  async function submit(tx: Transaction, log: { warn(o: object, m: string): void }): Promise<Uint8Array> {
+    let result: Awaited<ReturnType<ValidatorNode["submit"]>>;
+    try {
+      result = await node.submit(tx);
+    } catch (e) {
+      log.warn({ err: e }, "submit failed");
+      throw new ApiError(503, "NOT_READY", "the node could not store the transaction; retry");
+    }
+    if (!result.ok) {
+      const m = MEMPOOL_REJECTIONS[result.code] ?? { status: 400, code: "INVALID_INPUT" as const };
+      throw new ApiError(m.status, m.code, result.message);
+    }
+    return result.hash;
+  }
+
+  app.post<{ Params: { ns: string } }>(
+    "/v1/namespaces/:ns/transactions/batch",
+    { schema: S.submitTransactionBatch },
+    async (request, reply) => {
+      const namespace = parseNamespace(request.params.ns);
+      const datas = batchTransactionData(request.body);
+      // All at once: the store groups their durable writes into one LevelDB batch.
+      const results = await Promise.all(
+        datas.map(async (data) => {
+          try {
+            return { hash: toHex(await submit({ namespace, data }, request.log)) };
+          } catch (e) {
+            const c = classify(e);
+            return { error: { code: c.code, message: c.message } };
+          }
+        }),
+      );
+      const accepted = results.filter((r) => "hash" in r).length;
+      return reply.status(202).send({ accepted, results });
     },
   );
 
   app.get<{ Params: { hash: string } }>("/v1/transactions/:hash", { schema: S.transactionStatus }, async (request) => {
-    const status = await store.transactionStatus(fromHex(request.params.hash));
+    const hash = fromHex(request.params.hash);
+    const status = await store.transactionStatus(hash);
+    if (status && status.status !== "pending") return status;
+    const soft = node.softPosition(hash);
+    if (soft) return { status: "soft", ...soft };
     if (!status) throw new ApiError(404, "NOT_FOUND", `transaction ${request.params.hash} is not known here`);
     return status;
   });
@@ -227,49 +316,51 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     blockAt(parseHeight(request.params.height)),
   );
 
-  /** A committed block's transactions, rebuilt from its certified batches in payload order. */
-  async function blockTransactions(block: Block): Promise<Transaction[]> {
-    let certificates: { digest: Uint8Array }[];
+  /** `readNamespaceBlock` with its failures as API errors. */
+  async function namespaceBlock(namespace: number, height: number): Promise<NamespaceBlockJson> {
     try {
-      certificates = decodeBlockBatches(block.payload).certificates;
-    } catch {
-      if (block.payload.length === 0) return [];
-      throw new ApiError(503, "NOT_READY", `payload of block ${block.header.height} does not decode`);
+      return await readNamespaceBlock(store, namespace, height);
+    } catch (e) {
+      if (!(e instanceof NamespaceBlockUnavailable)) throw e;
+      throw e.reason === "not-committed"
+        ? new ApiError(404, "NOT_FOUND", e.message)
+        : new ApiError(503, "NOT_READY", e.message);
     }
-    const out: Transaction[] = [];
-    for (const c of certificates) {
-      const bytes = await store.getBatch(c.digest);
-      if (!bytes)
-        throw new ApiError(
-          503,
-          "NOT_READY",
-          `batch ${toHex(c.digest)} of block ${block.header.height} is not stored here`,
-        );
-      for (const tx of decodeBatch(bytes).transactions) out.push(tx);
-    }
-    return out;
   }
 
   app.get<{ Params: { ns: string; height: string } }>(
     "/v1/namespaces/:ns/blocks/:height",
     { schema: S.namespaceBlock },
+    async (request) => namespaceBlock(parseNamespace(request.params.ns), parseHeight(request.params.height)),
+  );
+
+  app.get<{ Params: { ns: string }; Querystring: { from: string; to?: string; limit?: string } }>(
+    "/v1/namespaces/:ns/blocks",
+    { schema: S.namespaceBlockRange },
     async (request) => {
       const namespace = parseNamespace(request.params.ns);
-      const height = parseHeight(request.params.height);
-      const block = await store.getBlock(height);
-      if (!block) throw new ApiError(404, "NOT_FOUND", `no committed block at height ${height}`);
-      const payload = { groups: groupByNamespace(await blockTransactions(block)) };
-      if (toHex(namespaceRoot(payload)) !== toHex(block.header.namespaceRoot))
-        throw new Error(`rebuilt payload of block ${height} does not match its namespace root`);
-      const group = payload.groups.find((g) => g.namespace === namespace);
-      return {
-        height,
-        namespace,
-        namespaceRoot: toHex(block.header.namespaceRoot),
-        transactions: (group?.transactions ?? []).map((d) => Buffer.from(d).toString("base64")),
-        proof: namespaceProofToJson(proveNamespace(payload, namespace)),
-      };
+      const from = Math.max(1, parseHeight(request.query.from));
+      const to = request.query.to === undefined ? Number.MAX_SAFE_INTEGER : parseHeight(request.query.to);
+      if (to < from) throw new ApiError(400, "INVALID_INPUT", `to (${to}) is below from (${from})`);
+      const limit = parseLimit(request.query.limit);
+      const last = Math.min(to, store.latestHeight ?? 0, from + limit - 1);
+      const blocks: NamespaceBlockJson[] = [];
+      let bytes = 0;
+      let height = from;
+      for (; height <= last && (blocks.length === 0 || bytes < RANGE_MAX_BYTES); height++) {
+        const b = await namespaceBlock(namespace, height);
+        bytes += namespaceBlockBytes(b);
+        blocks.push(b);
+      }
+      // More exists when the page stopped early, or when `to` lies beyond what is committed so far.
+      const next = height <= Math.min(to, store.latestHeight ?? 0) ? height : null;
+      return { namespace, blocks, next };
     },
+  );
+
+  void app.register(websocket, { options: { maxPayload: 1024 } });
+  void app.register(async (scope) =>
+    registerNamespaceStream(scope, { node, store, schema: S.namespaceStream, parseNamespace, ...o.stream }),
   );
 
   // ── node ────────────────────────────────────────────────────────────────

@@ -79,6 +79,23 @@ export interface CommittedBlockEvent {
   transactions: Transaction[];
 }
 
+/**
+ * A block that a quorum has certified but that is not committed yet: its
+ * transactions are *soft*-confirmed. In 2-chain HotStuff a certified block
+ * commits once a child of it is certified; until then another block may still
+ * take its height (rarely, after a leader failure), so soft is a strong hint,
+ * not finality.
+ */
+export type SoftBlockEvent = CommittedBlockEvent;
+
+/** Where a soft-confirmed transaction sits: the same fields `final` reports. */
+export interface SoftPosition {
+  height: number;
+  index: number;
+  namespace: number;
+  blockHash: string;
+}
+
 const SILENT = { info() {}, warn() {} };
 const URGENT = { urgent: true } as const;
 
@@ -111,12 +128,17 @@ export class ValidatorNode {
   private readonly timers = new Set<NodeJS.Timeout>();
   private tickTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** Payloads of blocks handed to consensus and not yet committed, by block hash. */
-  private readonly payloads = new Map<string, BlockBatches>();
+  /** Blocks handed to consensus and not yet committed, with their decoded payloads, by block hash. */
+  private readonly uncommitted = new Map<string, { block: Block; batches: BlockBatches }>();
+  /** Soft-confirmed blocks (certified, not committed) by block hash, with the hashes of their transactions. */
+  private readonly softBlocks = new Map<string, { height: number; hashes: string[] }>();
+  private readonly softTransactions = new Map<string, SoftPosition>();
+  private lastCertified = "";
+  private readonly softListeners = new Set<(e: SoftBlockEvent) => void>();
   /** Proposals (or sync responses) waiting for batch data, with the digests they wait for. */
   private waiting: { from: number; message: ConsensusMessage; missing: Set<string> }[] = [];
   private readonly listeners = new Set<(e: CommittedBlockEvent) => void>();
-  readonly counters = { decodeErrors: 0, rejected: 0, commits: 0, transactionsFinal: 0 };
+  readonly counters = { decodeErrors: 0, rejected: 0, commits: 0, transactionsFinal: 0, evidence: 0 };
   /** Above every batch sequence this validator ever sealed: reusing one after a restart would be equivocation. */
   private ownNextSequence = 0;
 
@@ -199,6 +221,17 @@ export class ValidatorNode {
     return () => this.listeners.delete(listener);
   }
 
+  /** Called for each newly certified, not yet committed block, in height order along the certified chain. */
+  onSoft(listener: (e: SoftBlockEvent) => void): () => void {
+    this.softListeners.add(listener);
+    return () => this.softListeners.delete(listener);
+  }
+
+  /** The position of a transaction in a certified, not yet committed block, if it is in one. */
+  softPosition(hash: Uint8Array): SoftPosition | undefined {
+    return this.softTransactions.get(toHex(hash));
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
@@ -211,7 +244,9 @@ export class ValidatorNode {
   private serial(f: () => Promise<void> | void): void {
     this.queue = this.queue
       .then(async () => {
-        if (!this.stopped) await f();
+        if (this.stopped) return;
+        await f();
+        this.observeCertified();
       })
       .catch((e: unknown) => this.log.warn({ err: (e as Error).stack ?? String(e) }, "node step failed"));
   }
@@ -319,17 +354,13 @@ export class ValidatorNode {
     const out = new Set<string>();
     let key: string = toHex(parentHash);
     for (let guard = 0; guard < 1024; guard++) {
-      const p = this.payloads.get(key);
+      const p = this.uncommitted.get(key);
       if (!p) break;
-      for (const c of p.certificates) out.add(toHex(c.digest));
-      const parent = this.parentOf.get(key);
-      if (!parent) break;
-      key = parent;
+      for (const c of p.batches.certificates) out.add(toHex(c.digest));
+      key = toHex(p.block.header.parentHash);
     }
     return out;
   }
-
-  private readonly parentOf = new Map<string, string>();
 
   private readonly validatePayload: PayloadValidator = (block: Block) => {
     let payload: BlockBatches;
@@ -399,6 +430,7 @@ export class ValidatorNode {
           await this.commit(e.block, e.blockHash, e.qc, e.finality);
           break;
         case "report-evidence":
+          this.counters.evidence++;
           this.log.warn(
             { evidence: e.evidence.kind, author: e.evidence.author, round: e.evidence.round },
             "equivocation",
@@ -415,9 +447,8 @@ export class ValidatorNode {
   /** Every block consensus sees arrives in a proposal or a sync response; keep its payload until commit. */
   private track(block: Block): void {
     try {
-      const key = toHex(hashHeader(block.header));
-      this.payloads.set(key, decodeBlockBatches(block.payload));
-      this.parentOf.set(key, toHex(block.header.parentHash));
+      if (block.header.height <= this.replica.committedHeight) return;
+      this.uncommitted.set(toHex(hashHeader(block.header)), { block, batches: decodeBlockBatches(block.payload) });
     } catch {
       // not ours to judge: the core rejects invalid payloads
     }
@@ -443,12 +474,56 @@ export class ValidatorNode {
     this.mempool.remove(txIndex.map((t) => t.hash));
     await this.applyDissemination(this.quorumStore.onCommitted(payload));
     await this.saveDisseminationState();
-    const key = toHex(blockHash);
-    this.payloads.delete(key);
-    this.parentOf.delete(key);
+    this.forgetUpTo(height);
     this.counters.commits++;
     this.counters.transactionsFinal += transactions.length;
     for (const l of this.listeners) l({ height, block, blockHash, transactions });
+  }
+
+  /** Drops what is kept of blocks at or below a committed height: they are final or will never be. */
+  private forgetUpTo(height: number): void {
+    for (const [key, u] of this.uncommitted) if (u.block.header.height <= height) this.uncommitted.delete(key);
+    for (const [key, soft] of this.softBlocks) {
+      if (soft.height > height) continue;
+      for (const h of soft.hashes) if (this.softTransactions.get(h)?.blockHash === key) this.softTransactions.delete(h);
+      this.softBlocks.delete(key);
+    }
+  }
+
+  /**
+   * After each step: if consensus now holds a certificate for a block it has
+   * not committed, that block and its certified ancestors become soft.
+   */
+  private observeCertified(): void {
+    const certified = toHex(this.replica.highestQc.blockHash);
+    if (certified === this.lastCertified) return;
+    this.lastCertified = certified;
+    const chain: { key: string; block: Block; batches: BlockBatches }[] = [];
+    for (let key = certified, guard = 0; guard < 1024 && !this.softBlocks.has(key); guard++) {
+      const u = this.uncommitted.get(key);
+      if (!u || u.block.header.height <= this.replica.committedHeight) break;
+      chain.push({ key, ...u });
+      key = toHex(u.block.header.parentHash);
+    }
+    for (const { key, block, batches } of chain.reverse()) {
+      let transactions: Transaction[];
+      try {
+        transactions = this.quorumStore.transactionsOf(batches);
+      } catch {
+        return; // batch data not here (cannot happen for a block consensus accepted); soft is only a hint
+      }
+      const height = block.header.height;
+      const hashes: string[] = [];
+      for (const g of groupByNamespace(transactions))
+        for (const [index, data] of g.transactions.entries()) {
+          const hash = toHex(hashTransaction(g.namespace, data));
+          hashes.push(hash);
+          this.softTransactions.set(hash, { height, index, namespace: g.namespace, blockHash: key });
+        }
+      this.softBlocks.set(key, { height, hashes });
+      const event = { height, block, blockHash: hashHeader(block.header), transactions };
+      for (const l of this.softListeners) l(event);
+    }
   }
 
   private async applyDissemination(effects: QuorumStoreEffect[]): Promise<void> {
