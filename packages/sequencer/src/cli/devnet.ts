@@ -4,26 +4,8 @@
  * waits for finality, prints the endpoints, then a status line every few
  * seconds, and stops everything cleanly on Ctrl-C.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { genesisCreate } from "./genesis-create.js";
-
-interface Status {
-  committedHeight: number;
-  counters: { transactionsFinal: number };
-}
-
-async function status(api: string): Promise<Status | null> {
-  try {
-    const r = await fetch(`${api}/v1/status`, { signal: AbortSignal.timeout(1000) });
-    return r.ok ? ((await r.json()) as Status) : null;
-  } catch {
-    return null;
-  }
-}
+import { type NodeStatus, nodeStatus, startValidatorProcesses } from "./validator-processes.js";
 
 /** Submits one probe transaction and resolves with its submit→final latency (ms), or null. */
 async function probe(api: string, k: number): Promise<number | null> {
@@ -65,62 +47,33 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
   const basePort = Number(values["base-port"] ?? 9000);
   const apiPort = Number(values["api-port"] ?? 8000);
   const interval = Number(values["interval-ms"] ?? 3000);
-  const dir = values.dir ?? (await mkdtemp(join(tmpdir(), "ordo-devnet-")));
-  const removeDir = values.dir === undefined;
-  await genesisCreate([
-    "--validators",
-    String(n),
-    "--out",
-    dir,
-    "--base-port",
-    String(basePort),
-    "--api-port",
-    String(apiPort),
-  ]);
-  const apis = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${apiPort + i}`);
-  const procs: ChildProcess[] = [];
-  for (let i = 0; i < n; i++) {
-    procs.push(
-      spawn(
-        process.execPath,
-        [...process.execArgv, ...cli, "node", "start", "--config", join(dir, `validator-${i}`, "node.json")],
-        {
-          stdio: ["ignore", "ignore", "inherit"],
-        },
-      ),
-    );
-  }
+  process.stdout.write("starting validators...\n");
+  const net = await startValidatorProcesses({
+    validators: n,
+    basePort,
+    apiPort,
+    cli: [...process.execArgv, ...cli],
+    ...(values.dir ? { dir: values.dir } : {}),
+  });
+  const { apis } = net;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write("\nstopping the devnet...\n");
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((res) => {
-            if (p.exitCode !== null) return res();
-            p.once("exit", () => res());
-            p.kill("SIGTERM");
-          }),
-      ),
-    );
-    if (removeDir) await rm(dir, { recursive: true, force: true });
+    await net.stop();
     process.exit(code);
   };
   process.once("SIGINT", () => void stop(0));
   process.once("SIGTERM", () => void stop(0));
 
-  process.stdout.write(`starting ${n} validators (data in ${dir})...\n`);
+  process.stdout.write(`${n} validators started (data in ${net.dir})...\n`);
   const t0 = Date.now();
-  for (;;) {
-    const heights = await Promise.all(apis.map(status));
-    if (heights.every((s) => s !== null && s.committedHeight > 0)) break;
-    if (Date.now() - t0 > 60_000) {
-      process.stderr.write("error: the devnet did not reach finality within 60 s; see the validator logs above\n");
-      await stop(1);
-    }
-    await new Promise((r) => setTimeout(r, 250));
+  try {
+    await net.waitForFinality(60_000);
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    await stop(1);
   }
   process.stdout.write(`finalizing after ${((Date.now() - t0) / 1000).toFixed(1)} s. Endpoints:\n`);
   for (const [i, api] of apis.entries())
@@ -138,8 +91,8 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
     k++;
     if (sample !== null) latencies.push(sample);
     if (latencies.length > 50) latencies.shift();
-    const statuses = await Promise.all(apis.map(status));
-    const up = statuses.filter((s) => s !== null) as Status[];
+    const statuses = await Promise.all(apis.map(nodeStatus));
+    const up = statuses.filter((s) => s !== null) as NodeStatus[];
     const height = Math.max(0, ...up.map((s) => s.committedHeight));
     const final = Math.max(0, ...up.map((s) => s.counters.transactionsFinal));
     const now = Date.now();

@@ -407,10 +407,16 @@ export class ValidatorNode {
         case "request-sync":
           this.o.transport.send(e.to, encodeMessage(e.request), URGENT);
           break;
-        case "persist":
-          await this.o.store.saveSafetyState(e.state);
-          await this.applyConsensus(this.replica.handle({ type: "persisted", seq: e.seq }, this.now()));
+        case "persist": {
+          // The replica holds the messages that need this state until `persisted`; meanwhile the
+          // queue goes on (the write joins the store's group commit).
+          const seq = e.seq;
+          this.o.store.saveSafetyState(e.state).then(
+            () => this.serial(() => this.applyConsensus(this.replica.handle({ type: "persisted", seq }, this.now()))),
+            (err: unknown) => this.log.warn({ err: String(err) }, "could not persist the safety state; staying silent"),
+          );
           break;
+        }
         case "set-timer": {
           const t = setTimeout(() => {
             this.timers.delete(t);
@@ -535,15 +541,25 @@ export class ValidatorNode {
         case "send":
           this.o.transport.send(e.to, encodeDisseminationMessage(e.message));
           break;
-        case "persist-batch":
-          await this.o.store.putBatch(e.digest, encodeBatch(e.batch));
+        case "persist-batch": {
+          // Durable before it is acknowledged or broadcast (`batchPersisted` releases that), but the
+          // queue does not wait for the fsync: writes of many batches share one group commit.
+          const writes = [this.o.store.putBatch(e.digest, encodeBatch(e.batch))];
           if (e.batch.author === this.o.self && e.batch.sequence >= this.ownNextSequence) {
             this.ownNextSequence = e.batch.sequence + 1;
-            await this.saveDisseminationState(); // before the batch is broadcast (the next effect)
+            writes.push(this.saveDisseminationState()); // a restart must never reuse this sequence
           }
-          await this.applyDissemination(this.quorumStore.batchPersisted(e.digest));
-          await this.releaseWaiting(toHex(e.digest));
+          const digest = e.digest;
+          Promise.all(writes).then(
+            () =>
+              this.serial(async () => {
+                await this.applyDissemination(this.quorumStore.batchPersisted(digest));
+                await this.releaseWaiting(toHex(digest));
+              }),
+            (err: unknown) => this.log.warn({ err: String(err) }, "could not persist a batch; not acknowledging it"),
+          );
           break;
+        }
         case "certified":
           await this.o.store.putBatchCertificate(e.certificate.digest, encodeBatchCertificate(e.certificate), {
             sync: false,

@@ -57,56 +57,32 @@ export async function measureRawThroughput(options: RawThroughputOptions): Promi
   await waitForMesh(nodes, Math.min(timeoutMs, CONNECT_TIMEOUT_MS));
 
   // Frames of this run start with a random tag, so unrelated traffic is not counted.
-  const tag = randomBytes(TAG_BYTES);
-  const received = new Array<number>(n).fill(0);
-  let remaining = n;
-  let finishedAt = 0;
-  let resolveDone: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    resolveDone = resolve;
-  });
-  const unsubscribe = nodes.map((node, i) =>
-    node.onMessage((_from, bytes) => {
-      if (bytes.byteLength !== frameBytes || !hasTag(bytes, tag)) return;
-      const count = (received[i] ?? 0) + 1;
-      received[i] = count;
-      if (count === expectedPerReceiver) {
-        remaining--;
-        if (remaining === 0) {
-          finishedAt = performance.now();
-          resolveDone();
-        }
-      }
-    }),
-  );
-
+  const tag = new Uint8Array(randomBytes(TAG_BYTES));
+  const stop = { requested: false };
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), timeoutMs);
   });
-  let stopSending = false;
+  const runs = nodes.map((node) =>
+    runRawPeer({ node, tag, frameBytes, frames: framesPerSender, expected: expectedPerReceiver, windowBytes, stop }),
+  );
+  let finishedAt = 0;
   try {
-    const senders = nodes.map((node) => {
-      const frame = new Uint8Array(frameBytes);
-      frame.set(tag, 0);
-      frame.set(randomBytes(Math.min(frameBytes - TAG_BYTES, 1024)), TAG_BYTES);
-      return sendAll(node, frame, framesPerSender, windowBytes * (n - 1), () => stopSending);
-    });
-    const outcome = await Promise.race([Promise.all(senders).then(() => done), timeout]);
+    const outcome = await Promise.race([Promise.all(runs.map((r) => r.done)), timeout]);
     if (outcome === "timeout") {
-      stopSending = true;
       throw new OrdoError("RAW_THROUGHPUT_TIMEOUT", `raw throughput run did not finish within ${timeoutMs} ms`, {
-        details: `frames received per node: ${received.join(", ")} of ${expectedPerReceiver}; ${nodes
+        details: `frames received per node: ${runs.map((r) => r.received()).join(", ")} of ${expectedPerReceiver}; ${nodes
           .map((node) => describe(node))
           .join("; ")}`,
         fix: "raise timeoutMs, or the peer limits (bytesPerSecond, messagesPerSecond, maxQueueBytes) if frames were dropped",
       });
     }
+    finishedAt = Math.max(...outcome);
   } finally {
-    stopSending = true;
+    stop.requested = true;
     if (timer !== undefined) clearTimeout(timer);
-    for (const off of unsubscribe) off();
+    for (const r of runs) r.unsubscribe();
   }
 
   const seconds = (finishedAt - started) / 1000;
@@ -122,6 +98,46 @@ export async function measureRawThroughput(options: RawThroughputOptions): Promi
     mbPerSecond: payloadBytes / 1e6 / seconds,
     deliveredMbPerSecond: deliveredBytes / 1e6 / seconds,
   };
+}
+
+export interface RawPeerRun {
+  /** Resolves with `performance.now()` when the last expected frame arrived. */
+  done: Promise<number>;
+  received(): number;
+  unsubscribe(): void;
+}
+
+/**
+ * One node's part of a raw run: broadcasts `frames` frames of `frameBytes`
+ * starting with `tag`, and counts tagged frames from the others until
+ * `expected` have arrived. Used in-process by `measureRawThroughput` and in
+ * separate processes by `bench:devnet`.
+ */
+export function runRawPeer(o: {
+  node: Transport;
+  tag: Uint8Array;
+  frameBytes: number;
+  frames: number;
+  expected: number;
+  windowBytes: number;
+  stop: { requested: boolean };
+}): RawPeerRun {
+  let count = 0;
+  let finish: (at: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  const unsubscribe = o.node.onMessage((_from, bytes) => {
+    if (bytes.byteLength !== o.frameBytes || !hasTag(bytes, o.tag)) return;
+    count++;
+    if (count === o.expected) finish(performance.now());
+  });
+  const frame = new Uint8Array(o.frameBytes);
+  frame.set(o.tag, 0);
+  frame.set(randomBytes(Math.min(o.frameBytes - TAG_BYTES, 1024)), TAG_BYTES);
+  const peers = Math.max(1, o.node.connectedPeers().length);
+  void sendAll(o.node, frame, o.frames, o.windowBytes * peers, () => o.stop.requested);
+  return { done, received: () => count, unsubscribe };
 }
 
 async function sendAll(
@@ -142,7 +158,7 @@ async function sendAll(
   }
 }
 
-async function waitForMesh(nodes: readonly Transport[], timeoutMs: number): Promise<void> {
+export async function waitForMesh(nodes: readonly Transport[], timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   const indices = nodes.map((node) => node.self);
   for (;;) {

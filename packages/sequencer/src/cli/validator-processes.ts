@@ -1,0 +1,91 @@
+/** A local network of validator OS processes started from a fresh genesis: what `ordo devnet` and `bench:devnet` run. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { genesisCreate } from "./genesis-create.js";
+
+export interface NodeStatus {
+  committedHeight: number;
+  counters: { transactionsFinal: number };
+}
+
+/** A validator's `/v1/status`, or null when it does not answer within a second. */
+export async function nodeStatus(api: string): Promise<NodeStatus | null> {
+  try {
+    const r = await fetch(`${api}/v1/status`, { signal: AbortSignal.timeout(1000) });
+    return r.ok ? ((await r.json()) as NodeStatus) : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface ValidatorProcesses {
+  dir: string;
+  apis: string[];
+  procs: ChildProcess[];
+  /** Resolves once every validator has committed a block; rejects after `timeoutMs`. */
+  waitForFinality(timeoutMs: number): Promise<void>;
+  /** SIGTERM to every process, waits for their exits, removes the data dir if this created it. */
+  stop(): Promise<void>;
+}
+
+export async function startValidatorProcesses(o: {
+  validators: number;
+  basePort: number;
+  apiPort: number;
+  /** Data dir to use; a fresh temp dir (removed on stop) when absent. */
+  dir?: string;
+  /** Node arguments that run the `ordo` CLI, e.g. `[...process.execArgv, "path/to/ordo.ts"]`. */
+  cli: string[];
+  stdio?: "inherit" | "ignore";
+}): Promise<ValidatorProcesses> {
+  const n = o.validators;
+  const dir = o.dir ?? (await mkdtemp(join(tmpdir(), "ordo-devnet-")));
+  await genesisCreate([
+    "--validators",
+    String(n),
+    "--out",
+    dir,
+    "--base-port",
+    String(o.basePort),
+    "--api-port",
+    String(o.apiPort),
+  ]);
+  const apis = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${o.apiPort + i}`);
+  const procs = Array.from({ length: n }, (_, i) =>
+    spawn(process.execPath, [...o.cli, "node", "start", "--config", join(dir, `validator-${i}`, "node.json")], {
+      stdio: ["ignore", "ignore", o.stdio ?? "inherit"],
+    }),
+  );
+  return {
+    dir,
+    apis,
+    procs,
+    async waitForFinality(timeoutMs) {
+      const t0 = Date.now();
+      for (;;) {
+        const statuses = await Promise.all(apis.map(nodeStatus));
+        if (statuses.every((s) => s !== null && s.committedHeight > 0)) return;
+        const exited = procs.findIndex((p) => p.exitCode !== null);
+        if (exited >= 0) throw new Error(`validator ${exited} exited with code ${procs[exited]?.exitCode}`);
+        if (Date.now() - t0 > timeoutMs)
+          throw new Error(`the validators did not reach finality within ${timeoutMs / 1000} s; see their logs`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+    async stop() {
+      await Promise.all(
+        procs.map(
+          (p) =>
+            new Promise<void>((res) => {
+              if (p.exitCode !== null || p.signalCode !== null) return res();
+              p.once("exit", () => res());
+              p.kill("SIGTERM");
+            }),
+        ),
+      );
+      if (o.dir === undefined) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
