@@ -279,6 +279,8 @@ describe("sequencer API over a real 4-validator network", () => {
       "ordo_decode_errors_total",
       "ordo_rejected_messages_total",
       "ordo_transactions_final_total",
+      "ordo_equivocation_evidence_total",
+      "ordo_soft_transactions",
     ])
       expect(metrics.body).toMatch(new RegExp(`^${name} \\d+`, "m"));
 

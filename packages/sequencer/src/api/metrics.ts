@@ -36,6 +36,12 @@ export function createMetrics(o: { node: ValidatorNode; store: NodeStore }): { r
     () => node.counters.rejected,
   );
   counter("ordo_commits_total", "Blocks committed", () => node.counters.commits);
+  counter(
+    "ordo_equivocation_evidence_total",
+    "Double proposals or double votes this validator has seen (any is a safety alarm)",
+    () => node.counters.evidence,
+  );
+  gauge("ordo_soft_transactions", "Transactions in certified blocks not yet committed", () => node.softCount);
   counter("ordo_transactions_final_total", "Transactions finalized", () => node.counters.transactionsFinal);
   return { registry };
 }

@@ -227,6 +227,11 @@ export class ValidatorNode {
     return () => this.softListeners.delete(listener);
   }
 
+  /** Transactions in certified, not yet committed blocks. */
+  get softCount(): number {
+    return this.softTransactions.size;
+  }
+
   /** The position of a transaction in a certified, not yet committed block, if it is in one. */
   softPosition(hash: Uint8Array): SoftPosition | undefined {
     return this.softTransactions.get(toHex(hash));
