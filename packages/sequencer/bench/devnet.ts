@@ -35,12 +35,13 @@ const { values } = parseArgs({
     "base-port": { type: "string", default: "26000" },
     "api-port": { type: "string", default: "26100" },
     "raw-mib": { type: "string", default: "64" },
+    "cpu-prof": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
   console.log(
-    "usage: bench:devnet [--steps 1000,2500,...] (offered tx/s per step) [--seconds 8] (per step) [--raw-mib 64] [--base-port 26000] [--api-port 26100]",
+    "usage: bench:devnet [--steps 1000,2500,...] (offered tx/s per step) [--seconds 8] (per step) [--raw-mib 64] [--base-port 26000] [--api-port 26100] [--cpu-prof DIR]",
   );
   process.exit(0);
 }
@@ -79,7 +80,12 @@ const net = await startValidatorProcesses({
   validators: 4,
   basePort,
   apiPort: Number(values["api-port"]),
-  cli: [...process.execArgv, CLI],
+  // --cpu-prof DIR: each validator writes a V8 CPU profile there when it stops.
+  cli: [
+    ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : []),
+    ...process.execArgv,
+    CLI,
+  ],
 });
 const pids = net.procs.map((p) => p.pid as number);
 process.once(

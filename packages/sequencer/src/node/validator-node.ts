@@ -112,6 +112,15 @@ export function groupByNamespace(transactions: readonly Transaction[]): Namespac
     .map(([namespace, txs]) => ({ namespace, transactions: txs }));
 }
 
+/** The transaction index of a block: each transaction's hash and its position among its namespace's. */
+function indexTransactions(transactions: readonly Transaction[], height: number): TxIndexEntry[] {
+  const out: TxIndexEntry[] = [];
+  for (const g of groupByNamespace(transactions))
+    for (const [index, data] of g.transactions.entries())
+      out.push({ hash: hashTransaction(g.namespace, data), namespace: g.namespace, height, index });
+  return out;
+}
+
 /** Consensus tags are 1–8, dissemination tags 16–21; both encode as `[1, tag, ...]` (fixarray, version, tag). */
 function isDisseminationFrame(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && ((bytes[0] as number) & 0xf0) === 0x90 && bytes[1] === 1 && (bytes[2] as number) >= 16;
@@ -131,7 +140,7 @@ export class ValidatorNode {
   /** Blocks handed to consensus and not yet committed, with their decoded payloads, by block hash. */
   private readonly uncommitted = new Map<string, { block: Block; batches: BlockBatches }>();
   /** Soft-confirmed blocks (certified, not committed) by block hash, with the hashes of their transactions. */
-  private readonly softBlocks = new Map<string, { height: number; hashes: string[] }>();
+  private readonly softBlocks = new Map<string, { height: number; index: TxIndexEntry[] }>();
   private readonly softTransactions = new Map<string, SoftPosition>();
   private lastCertified = "";
   private readonly softListeners = new Set<(e: SoftBlockEvent) => void>();
@@ -139,6 +148,8 @@ export class ValidatorNode {
   private waiting: { from: number; message: ConsensusMessage; missing: Set<string> }[] = [];
   private readonly listeners = new Set<(e: CommittedBlockEvent) => void>();
   readonly counters = { decodeErrors: 0, rejected: 0, commits: 0, transactionsFinal: 0, evidence: 0 };
+  /** Hashes (hex) of the transactions this node accepted and holds as pending in its store. */
+  private readonly pendingHere = new Set<string>();
   /** Above every batch sequence this validator ever sealed: reusing one after a restart would be equivocation. */
   private ownNextSequence = 0;
 
@@ -189,6 +200,7 @@ export class ValidatorNode {
     const pending = [];
     for await (const tx of o.store.loadPending()) pending.push(tx);
     node.mempool.restore(pending, node.now());
+    for (const tx of pending) node.pendingHere.add(toHex(tx.hash));
     const saved = await o.store.loadDisseminationState();
     if (saved) {
       const state = unpack(saved) as DisseminationState;
@@ -207,6 +219,7 @@ export class ValidatorNode {
   ): Promise<{ ok: true; hash: Uint8Array } | { ok: false; code: string; message: string }> {
     const result = this.mempool.add(tx, this.now());
     if (!result.ok) return { ok: false, code: result.code, message: result.message };
+    this.pendingHere.add(toHex(result.hash));
     await this.o.store.putPendingTransaction({
       hash: result.hash,
       namespace: tx.namespace,
@@ -474,11 +487,8 @@ export class ValidatorNode {
     const payload = decodeBlockBatches(block.payload);
     const transactions = this.quorumStore.transactionsOf(payload);
     const height = block.header.height;
-    const groups = groupByNamespace(transactions);
-    const txIndex: TxIndexEntry[] = [];
-    for (const g of groups)
-      for (const [index, data] of g.transactions.entries())
-        txIndex.push({ hash: hashTransaction(g.namespace, data), namespace: g.namespace, height, index });
+    const txIndex = this.softBlocks.get(toHex(blockHash))?.index ?? indexTransactions(transactions, height);
+    for (const t of txIndex) t.pendingHere = this.pendingHere.delete(toHex(t.hash));
     // Batch data is already on disk (every batch passes through `persist-batch`) and the
     // certificates are inside the block's payload: the commit writes only the block.
     await this.o.store.commitBlocks([{ block, blockHash, qc, finality }], txIndex);
@@ -496,7 +506,10 @@ export class ValidatorNode {
     for (const [key, u] of this.uncommitted) if (u.block.header.height <= height) this.uncommitted.delete(key);
     for (const [key, soft] of this.softBlocks) {
       if (soft.height > height) continue;
-      for (const h of soft.hashes) if (this.softTransactions.get(h)?.blockHash === key) this.softTransactions.delete(h);
+      for (const t of soft.index) {
+        const h = toHex(t.hash);
+        if (this.softTransactions.get(h)?.blockHash === key) this.softTransactions.delete(h);
+      }
       this.softBlocks.delete(key);
     }
   }
@@ -524,14 +537,10 @@ export class ValidatorNode {
         return; // batch data not here (cannot happen for a block consensus accepted); soft is only a hint
       }
       const height = block.header.height;
-      const hashes: string[] = [];
-      for (const g of groupByNamespace(transactions))
-        for (const [index, data] of g.transactions.entries()) {
-          const hash = toHex(hashTransaction(g.namespace, data));
-          hashes.push(hash);
-          this.softTransactions.set(hash, { height, index, namespace: g.namespace, blockHash: key });
-        }
-      this.softBlocks.set(key, { height, hashes });
+      const index = indexTransactions(transactions, height);
+      for (const t of index)
+        this.softTransactions.set(toHex(t.hash), { height, index: t.index, namespace: t.namespace, blockHash: key });
+      this.softBlocks.set(key, { height, index });
       const event = { height, block, blockHash: hashHeader(block.header), transactions };
       for (const l of this.softListeners) l(event);
     }
@@ -577,6 +586,7 @@ export class ValidatorNode {
         case "discard-batch":
           break;
         case "dropped-transaction":
+          this.pendingHere.delete(toHex(hashTransaction(e.transaction.namespace, e.transaction.data)));
           await this.o.store.markDropped(hashTransaction(e.transaction.namespace, e.transaction.data), e.reason);
           break;
       }
@@ -606,6 +616,7 @@ export class ValidatorNode {
         }
         await this.applyDissemination(this.quorumStore.tick(this.now()));
         const expired = this.mempool.expire(this.now());
+        for (const d of expired) this.pendingHere.delete(toHex(d.hash));
         if (expired.length > 0)
           await this.o.store.markDroppedMany(expired.map((d) => ({ hash: d.hash, reason: d.reason })));
       });

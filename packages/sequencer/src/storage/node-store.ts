@@ -119,6 +119,8 @@ export interface TxIndexEntry {
   namespace: NamespaceId;
   height: number;
   index: number;
+  /** False when the caller knows the transaction is not pending in this store (saves a deletion). Default true. */
+  pendingHere?: boolean;
 }
 
 /** An accepted, not yet final transaction (the shape of `MempoolEntry`). */
@@ -288,8 +290,7 @@ export class NodeStore {
    * store takes height 0, the genesis block, or 1, the first block after an
    * unstored genesis), in one synchronous batch: each block, its hash index, its
    * certifying QC, the latest finality certificate, the index of the final
-   * transactions, and the removal of those transactions from the pending and
-   * dropped sets. Checks that each block's hash is `hashHeader(header)`, its QC
+   * transactions, and the removal of those transactions from the pending set. Checks that each block's hash is `hashHeader(header)`, its QC
    * certifies it, and it links to its predecessor; every `txIndex` height must be
    * among the blocks committed here.
    */
@@ -339,11 +340,9 @@ export class NodeStore {
       checkNamespace(t.namespace);
       if (!Number.isSafeInteger(t.index) || t.index < 0)
         throw new StoreError("STORE_INVALID_ARGUMENT", `transaction index ${t.index} is not a non-negative integer`);
-      ops.push(
-        { type: "put", key: storeKey.tx(t.hash), value: packr.pack([t.height, t.index, t.namespace]) },
-        { type: "del", key: storeKey.pending(t.hash) },
-        { type: "del", key: storeKey.dropped(t.hash) },
-      );
+      // A stale `dropped` record needs no deletion: `transactionStatus` reads `final` first.
+      ops.push({ type: "put", key: storeKey.tx(t.hash), value: packr.pack([t.height, t.index, t.namespace]) });
+      if (t.pendingHere !== false) ops.push({ type: "del", key: storeKey.pending(t.hash) });
     }
     const head = prev as { height: number; blockHash: Uint8Array };
     ops.push(
