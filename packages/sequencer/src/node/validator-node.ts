@@ -62,6 +62,15 @@ export interface ValidatorNodeOptions {
   mempool?: Partial<MempoolConfig>;
   /** Largest payload a leader proposes, in transaction bytes. */
   maxBlockBytes?: number;
+  /**
+   * Proposal pacing. A leader proposes no sooner than this long after it saw
+   * the parent block (default 50 ms) when there is payload to carry or to
+   * finalize, and waits up to `emptyBlockIntervalMs` (default 250 ms) for
+   * payload when there is none: an idle chain then costs a few blocks a
+   * second instead of as many as the network can turn out.
+   */
+  minBlockIntervalMs?: number;
+  emptyBlockIntervalMs?: number;
   now?: () => number;
   logger?: { info(fields: object, msg?: string): void; warn(fields: object, msg?: string): void };
 }
@@ -138,7 +147,7 @@ export class ValidatorNode {
   private tickTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Blocks handed to consensus and not yet committed, with their decoded payloads, by block hash. */
-  private readonly uncommitted = new Map<string, { block: Block; batches: BlockBatches }>();
+  private readonly uncommitted = new Map<string, { block: Block; batches: BlockBatches; seenAt: number }>();
   /** Soft-confirmed blocks (certified, not committed) by block hash, with the hashes of their transactions. */
   private readonly softBlocks = new Map<string, { height: number; index: TxIndexEntry[] }>();
   private readonly softTransactions = new Map<string, SoftPosition>();
@@ -396,6 +405,40 @@ export class ValidatorNode {
     return null;
   };
 
+  /** Hands consensus its payload once the pacing allows (see `minBlockIntervalMs`); re-checks every 10 ms. */
+  private async proposeWhenDue(round: number, parentHash: Uint8Array): Promise<void> {
+    if (this.replica.currentRound !== round) return; // the round ended while we waited
+    const now = this.now();
+    const parent = this.uncommitted.get(toHex(parentHash));
+    if (parent !== undefined) {
+      const exclude = this.ancestorDigests(parentHash);
+      const carrying =
+        exclude.size > 0 ||
+        this.quorumStore.pullPayload({ maxBytes: Number.MAX_SAFE_INTEGER, maxBatches: 1, exclude }).certificates
+          .length > 0;
+      const interval = carrying ? (this.o.minBlockIntervalMs ?? 50) : (this.o.emptyBlockIntervalMs ?? 250);
+      const due = parent.seenAt + interval;
+      if (now < due) {
+        const t = setTimeout(
+          () => {
+            this.timers.delete(t);
+            this.serial(() => this.proposeWhenDue(round, parentHash));
+          },
+          Math.min(10, due - now),
+        );
+        this.timers.add(t);
+        return;
+      }
+    }
+    const built = this.buildPayload(parentHash);
+    await this.applyConsensus(
+      this.replica.handle(
+        { type: "payload-ready", round, payload: built.payload, namespaceRoot: built.namespaceRoot },
+        this.now(),
+      ),
+    );
+  }
+
   private buildPayload(parentHash: Uint8Array): { payload: Uint8Array; namespaceRoot: Uint8Array } {
     const batches = this.quorumStore.pullPayload({
       maxBytes: this.o.maxBlockBytes ?? 8 * 1024 * 1024,
@@ -443,13 +486,9 @@ export class ValidatorNode {
           this.timers.add(t);
           break;
         }
-        case "request-payload": {
-          const { payload, namespaceRoot: root } = this.buildPayload(e.parentHash);
-          await this.applyConsensus(
-            this.replica.handle({ type: "payload-ready", round: e.round, payload, namespaceRoot: root }, this.now()),
-          );
+        case "request-payload":
+          await this.proposeWhenDue(e.round, e.parentHash);
           break;
-        }
         case "commit":
           await this.commit(e.block, e.blockHash, e.qc, e.finality);
           break;
@@ -472,7 +511,9 @@ export class ValidatorNode {
   private track(block: Block): void {
     try {
       if (block.header.height <= this.replica.committedHeight) return;
-      this.uncommitted.set(toHex(hashHeader(block.header)), { block, batches: decodeBlockBatches(block.payload) });
+      const key = toHex(hashHeader(block.header));
+      if (this.uncommitted.has(key)) return;
+      this.uncommitted.set(key, { block, batches: decodeBlockBatches(block.payload), seenAt: this.now() });
     } catch {
       // not ours to judge: the core rejects invalid payloads
     }
