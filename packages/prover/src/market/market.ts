@@ -513,6 +513,7 @@ export class ProverMarket {
     if (!p) return;
     const wanted =
       reason === "withheld-reveal" ? base : slashAmount(base, this.shareOf(prover), this.config.shareSlashFactor);
+    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min takes numbers)
     const amount = wanted < p.bond ? wanted : p.bond;
     p.bond -= amount;
     if (p.locked > p.bond) p.locked = p.bond;
