@@ -14,3 +14,36 @@ export {
   type Rollup,
   type Slot,
 } from "./market/types.js";
+export { type Account, AccountTree } from "./rollup/account-tree.js";
+export {
+  applyTransfer,
+  BATCH_SIZE,
+  type BatchWitness,
+  batchCommitment,
+  buildWitnessInput,
+  DEPTH,
+  publicSignals,
+  type TransferResult,
+} from "./rollup/batch.js";
+export {
+  ARTIFACTS_DIR,
+  artifactPaths,
+  type Groth16Proof,
+  loadVerificationKey,
+  proveBatch,
+  shutdownSnarkjs,
+  verifyBatch,
+} from "./rollup/groth16.js";
+export { FIELD, leafHash, poseidonHash } from "./rollup/poseidon.js";
+export {
+  chunkBatches,
+  decodeTransfer,
+  encodeTransfer,
+  normalizeTransfer,
+  TRANSFER_BYTES,
+  TRANSFER_TAG,
+  type Transfer,
+  transfersFromFinalized,
+  U32_LIMIT,
+  U64_LIMIT,
+} from "./rollup/transfer.js";
