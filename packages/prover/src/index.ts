@@ -1,4 +1,5 @@
 export { type MarketGenesis, ProverMarket, sealBid, slashAmount } from "./market/market.js";
+export { ProverAgent, type ProverAgentOptions } from "./market/prover-agent.js";
 export {
   type AccountId,
   type Bid,

@@ -1,0 +1,279 @@
+/**
+ * `npm run bench:prover`: real Groth16 proofs of reference-rollup batches,
+ * assigned through the prover market (sealed bids, beacon, bonding, deadlines),
+ * against the same proofs made by one designated prover with no market, in one
+ * run. A block is `--block-ms` of wall time; the market and the validators'
+ * proof checks run as every validator would run them, in this process.
+ *
+ * Scenarios: (1) one designated prover, no market — the baseline; (2) the
+ * market with 3 provers; (3) the market with 3 provers, one of them killed
+ * after a third of the batches (its sealed bids go unrevealed, its job misses
+ * its deadline and fails over to a backup).
+ */
+import "@ordo/core";
+import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import {
+  AccountTree,
+  type BatchWitness,
+  batchCommitment,
+  buildWitnessInput,
+  DEPTH,
+  type FinalizedBatch,
+  type Groth16Proof,
+  loadVerificationKey,
+  type MarketEvent,
+  type MarketTransaction,
+  ProverAgent,
+  ProverMarket,
+  proveBatch,
+  shutdownSnarkjs,
+  verifyBatch,
+} from "../src/index.js";
+
+const { values } = parseArgs({
+  options: {
+    batches: { type: "string", default: "9" },
+    "batch-every": { type: "string", default: "30" },
+    "block-ms": { type: "string", default: "100" },
+    help: { type: "boolean", default: false },
+  },
+});
+if (values.help) {
+  console.log("usage: bench:prover [--batches 9] [--batch-every 30 (blocks)] [--block-ms 100]");
+  process.exit(0);
+}
+const BATCHES = Number(values.batches);
+const BATCH_EVERY = Number(values["batch-every"]);
+const BLOCK_MS = Number(values["block-ms"]);
+const NS = 42;
+const OPERATOR = "rollup-operator";
+const verificationKey = loadVerificationKey();
+
+interface RollupBatch {
+  batch: FinalizedBatch;
+  witness: BatchWitness;
+  finalizedAt: number;
+}
+
+/** The rollup's finalized batches: two valid transfers each, chained state roots. */
+function makeBatches(): { state: AccountTree; next(height: number, index: number): RollupBatch } {
+  let state = new AccountTree(
+    DEPTH,
+    Array.from({ length: 8 }, (_, index) => ({ index, balance: 1_000_000n })),
+  );
+  const nonces = new Array<bigint>(8).fill(0n);
+  let k = 0;
+  return {
+    state,
+    next(height, index) {
+      const transfers = [0, 1].map((j) => {
+        const from = (k + j) % 8;
+        const tx = { from, to: (from + 3) % 8, amount: 7n, nonce: nonces[from] as bigint };
+        nonces[from] = (nonces[from] as bigint) + 1n;
+        return tx;
+      });
+      k += 2;
+      const witness = buildWitnessInput(state, transfers);
+      state = witness.state;
+      return { batch: { namespace: NS, height, index, sizeClass: 1 }, witness, finalizedAt: performance.now() };
+    },
+  };
+}
+
+/** The validators' check of a proof: public inputs recomputed, not taken from the prover. */
+async function validatorsVerify(b: RollupBatch, proof: Groth16Proof): Promise<boolean> {
+  const commitment = batchCommitment(
+    (b.witness.input.from as string[]).slice(0, Number(b.witness.input.count)).map((_, i) => ({
+      from: Number((b.witness.input.from as string[])[i]),
+      to: Number((b.witness.input.to as string[])[i]),
+      amount: BigInt((b.witness.input.amount as string[])[i] as string),
+      nonce: BigInt((b.witness.input.nonce as string[])[i] as string),
+    })),
+  );
+  return verifyBatch(verificationKey, { oldRoot: b.witness.oldRoot, newRoot: b.witness.newRoot, commitment }, proof);
+}
+
+interface Result {
+  name: string;
+  latencies: number[];
+  accepted: number;
+  proofsComputed: number;
+  proofsWasted: number;
+  cpuSeconds: number;
+  slashes: number;
+  reassigned: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runScenario(name: string, opts: { market: boolean; provers: number; kill?: number }): Promise<Result> {
+  const cpu0 = process.cpuUsage();
+  const rollup = makeBatches();
+  const byKey = new Map<string, RollupBatch>();
+  const key = (b: FinalizedBatch) => `${b.height}/${b.index}`;
+  const latencies: number[] = [];
+  let proofsComputed = 0;
+  let proofsWasted = 0;
+  let slashes = 0;
+  let reassigned = 0;
+  const market = new ProverMarket(
+    {
+      balances: {
+        [OPERATOR]: 10_000_000n,
+        ...Object.fromEntries(Array.from({ length: opts.provers }, (_, i) => [`prover-${i}`, 100_000n])),
+      },
+    },
+    {
+      commitWindow: 2,
+      revealWindow: 2,
+      slotInterval: 1,
+      jobCollateral: 1_000n,
+      missPenalty: 2_000n,
+      shareWindow: 30,
+      maxShare: 0.5,
+    },
+  );
+  const agents = Array.from(
+    { length: opts.provers },
+    (_, i) =>
+      new ProverAgent({ id: `prover-${i}`, price: BigInt(10 + i), randomSalt: () => new Uint8Array(randomBytes(32)) }),
+  );
+  const dead = new Set<string>();
+  const submissions: { from: string; tx: MarketTransaction }[] = [];
+  let height = 0;
+  const apply = (from: string, tx: MarketTransaction) => market.apply(height, from, tx);
+  height++;
+  apply(OPERATOR, {
+    kind: "register-rollup",
+    namespace: NS,
+    circuit: "rollup_batch",
+    verifyingKeyHash: "devnet",
+    feeDeposit: 1_000_000n,
+    deadlineBlocks: 60,
+    maxFee: 100n,
+  });
+  for (const a of agents) apply(a.id, { kind: "register-prover", bond: 10_000n });
+  market.endBlock(height);
+
+  let produced = 0;
+  let accepted = 0;
+  const deadline = performance.now() + 300_000;
+  const prove = (prover: string, b: RollupBatch, onDone: (proof: Groth16Proof) => void) => {
+    proofsComputed++;
+    void proveBatch(b.witness).then(({ proof }) => {
+      if (dead.has(prover)) {
+        proofsWasted++;
+        return;
+      }
+      onDone(proof);
+    });
+  };
+  while (accepted < BATCHES && performance.now() < deadline) {
+    height++;
+    const events: MarketEvent[] = [];
+    const finalized: FinalizedBatch[] = [];
+    if (height % BATCH_EVERY === 0 && produced < BATCHES) {
+      const b = rollup.next(height, 0);
+      byKey.set(key(b.batch), b);
+      finalized.push(b.batch);
+      produced++;
+    }
+    if (opts.market) {
+      for (const a of agents)
+        if (!dead.has(a.id)) for (const tx of a.transactionsFor(market, height)) events.push(...apply(a.id, tx));
+      for (const s of submissions.splice(0)) events.push(...apply(s.from, s.tx));
+      events.push(...market.endBlock(height, finalized));
+      for (const e of events) {
+        if (e.type === "proof-accepted") {
+          const job = market.job(e.job);
+          const b = byKey.get(key(job?.batch as FinalizedBatch)) as RollupBatch;
+          latencies.push(performance.now() - b.finalizedAt);
+          accepted++;
+          if (opts.kill !== undefined && accepted === Math.ceil(BATCHES / 3)) dead.add(`prover-${opts.kill}`);
+        }
+        if (e.type === "slashed") slashes++;
+        if (e.type === "job-reassigned") reassigned++;
+      }
+      for (const a of agents) {
+        if (dead.has(a.id)) continue;
+        for (const job of a.jobsToProve(market)) {
+          const b = byKey.get(key(job.batch as FinalizedBatch)) as RollupBatch;
+          prove(a.id, b, (proof) => {
+            void validatorsVerify(b, proof).then((ok) =>
+              submissions.push({
+                from: a.id,
+                tx: { kind: "submit-proof", job: job.id, verdict: ok ? "valid" : "invalid" },
+              }),
+            );
+          });
+        }
+      }
+    } else {
+      // One designated prover, no market: proves each batch at finality, lands the proof in the next block.
+      for (const s of submissions.splice(0)) {
+        latencies.push(performance.now() - (s.tx as unknown as { finalizedAt: number }).finalizedAt);
+        accepted++;
+      }
+      for (const f of finalized) {
+        const b = byKey.get(key(f)) as RollupBatch;
+        prove("designated", b, (proof) => {
+          void validatorsVerify(b, proof).then((ok) => {
+            if (ok)
+              submissions.push({
+                from: "designated",
+                tx: { finalizedAt: b.finalizedAt } as unknown as MarketTransaction,
+              });
+          });
+        });
+      }
+    }
+    await sleep(BLOCK_MS);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    name,
+    latencies,
+    accepted,
+    proofsComputed,
+    proofsWasted,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    slashes,
+    reassigned,
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+console.log(
+  `bench:prover: ${BATCHES} batches of 2 transfers (RollupBatch(6, 2), Groth16), one every ${BATCH_EVERY} blocks of ${BLOCK_MS} ms; ${availableParallelism()} cores, node ${process.version}`,
+);
+const results: Result[] = [];
+results.push(await runScenario("designated prover, no market (baseline)", { market: false, provers: 1 }));
+results.push(await runScenario("market, 3 provers", { market: true, provers: 3 }));
+results.push(await runScenario("market, 3 provers, 1 killed after a third", { market: true, provers: 3, kill: 0 }));
+await shutdownSnarkjs();
+
+const base = results[0] as Result;
+console.log(
+  "\nscenario | batches proven | finality→accepted p50 ms | mean ms | vs baseline | proofs computed (wasted) | CPU s per accepted proof | vs baseline | slashes | reassigned",
+);
+for (const r of results) {
+  const cpuPer = r.cpuSeconds / Math.max(1, r.accepted);
+  console.log(
+    [
+      r.name,
+      `${r.accepted}/${BATCHES}`,
+      median(r.latencies).toFixed(0),
+      mean(r.latencies).toFixed(0),
+      `${(mean(r.latencies) / mean(base.latencies)).toFixed(2)}×`,
+      `${r.proofsComputed} (${r.proofsWasted})`,
+      cpuPer.toFixed(2),
+      `${(cpuPer / (base.cpuSeconds / Math.max(1, base.accepted))).toFixed(2)}×`,
+      r.slashes,
+      r.reassigned,
+    ].join(" | "),
+  );
+}
