@@ -48,3 +48,17 @@ export {
   U32_LIMIT,
   U64_LIMIT,
 } from "./rollup/transfer.js";
+export {
+  accountOf,
+  decodeSystemTransaction,
+  encodeSystemTransaction,
+  generateSystemKey,
+  MAX_PROOF_BYTES,
+  SYSTEM_NAMESPACE,
+  type SystemKey,
+  type SystemTransaction,
+  type SystemTransactionBody,
+  signSystemTransaction,
+  systemPublicKey,
+  verifySystemTransaction,
+} from "./system/system-transaction.js";
