@@ -49,6 +49,13 @@ export {
   U64_LIMIT,
 } from "./rollup/transfer.js";
 export {
+  type BlockTransaction,
+  type ExecutorOptions,
+  MarketExecutor,
+  REFERENCE_CIRCUIT,
+} from "./system/market-executor.js";
+export { RollupTracker, referenceRollupGenesis, type TrackedBatch } from "./system/rollup-tracker.js";
+export {
   accountOf,
   decodeSystemTransaction,
   encodeSystemTransaction,

@@ -1,0 +1,151 @@
+/**
+ * What every validator runs on each committed block, in height order: the
+ * block's system transactions (namespace 0: decoded, signature and nonce
+ * checked, proofs verified against public inputs the validator computed
+ * itself) through the prover market, then the block's batches of registered
+ * reference rollups as new jobs. Deterministic: the same blocks give the same
+ * market on every validator.
+ */
+import { sha256, toHex } from "@ordo/core";
+import type { Groth16Proof } from "snarkjs";
+import { ProverMarket } from "../market/market.js";
+import type { FinalizedBatch, MarketConfig, MarketEvent, MarketTransaction } from "../market/types.js";
+import { loadVerificationKey, verifyBatch } from "../rollup/groth16.js";
+import { RollupTracker } from "./rollup-tracker.js";
+import {
+  accountOf,
+  decodeSystemTransaction,
+  SYSTEM_NAMESPACE,
+  type SystemTransaction,
+  verifySystemTransaction,
+} from "./system-transaction.js";
+
+/** The circuit name a rollup registers to be proven with the reference circuit. */
+export const REFERENCE_CIRCUIT = "rollup_batch";
+
+export interface ExecutorOptions {
+  chainId: number;
+  /** Spendable balances at genesis (account = hex of the ed25519 public key). */
+  balances: Record<string, bigint>;
+  config?: Partial<MarketConfig>;
+}
+
+export interface BlockTransaction {
+  namespace: number;
+  data: Uint8Array;
+}
+
+export class MarketExecutor {
+  readonly market: ProverMarket;
+  readonly chainId: number;
+  private readonly nonces = new Map<string, number>();
+  private readonly trackers = new Map<number, RollupTracker>();
+  private readonly verificationKey = loadVerificationKey();
+  /** sha256 of the reference verification key's canonical JSON: what `register-rollup` must name. */
+  readonly referenceVerifyingKeyHash: string;
+  counters = { systemTransactions: 0, refused: 0, proofsVerified: 0, proofsInvalid: 0 };
+
+  constructor(o: ExecutorOptions) {
+    this.chainId = o.chainId;
+    this.market = new ProverMarket({ balances: o.balances }, o.config);
+    this.referenceVerifyingKeyHash = toHex(sha256(new TextEncoder().encode(JSON.stringify(this.verificationKey))));
+  }
+
+  rollup(namespace: number): RollupTracker | undefined {
+    return this.trackers.get(namespace);
+  }
+
+  /** The next nonce the market expects from an account. */
+  nextNonce(account: string): number {
+    return this.nonces.get(account) ?? 0;
+  }
+
+  async executeBlock(height: number, transactions: readonly BlockTransaction[]): Promise<MarketEvent[]> {
+    const events: MarketEvent[] = [];
+    for (const t of transactions) {
+      if (t.namespace !== SYSTEM_NAMESPACE) continue;
+      const tx = this.admit(t.data);
+      if (!tx) continue;
+      const from = accountOf(tx.from);
+      const applied = this.market.apply(height, from, await this.toMarket(from, tx));
+      for (const e of applied)
+        if (e.type === "proof-accepted") {
+          const b = this.market.job(e.job)?.batch;
+          if (b) this.trackers.get(b.namespace)?.markProven(b.height, b.index);
+        }
+      events.push(...applied);
+      if (
+        tx.body.kind === "register-rollup" &&
+        this.market.rollup(tx.body.namespace) &&
+        !this.trackers.has(tx.body.namespace)
+      )
+        this.trackers.set(tx.body.namespace, new RollupTracker(tx.body.namespace));
+    }
+    const batches: FinalizedBatch[] = [];
+    const byNamespace = new Map<number, Uint8Array[]>();
+    for (const t of transactions) {
+      if (!this.trackers.has(t.namespace)) continue;
+      const list = byNamespace.get(t.namespace) ?? [];
+      list.push(t.data);
+      byNamespace.set(t.namespace, list);
+    }
+    for (const [ns, blobs] of [...byNamespace.entries()].sort((a, b) => a[0] - b[0]))
+      for (const b of (this.trackers.get(ns) as RollupTracker).finalize(height, blobs))
+        batches.push({ namespace: ns, height, index: b.index, sizeClass: b.transfers.length });
+    const closing = this.market.endBlock(height, batches);
+    events.push(...closing);
+    return events;
+  }
+
+  /** Decodes, checks the signature and the sender's nonce; null (and counted) if any fails. */
+  private admit(bytes: Uint8Array): SystemTransaction | null {
+    this.counters.systemTransactions++;
+    let tx: SystemTransaction;
+    try {
+      tx = decodeSystemTransaction(bytes);
+    } catch {
+      this.counters.refused++;
+      return null;
+    }
+    const from = accountOf(tx.from);
+    if (tx.nonce !== this.nextNonce(from) || !verifySystemTransaction(this.chainId, tx)) {
+      this.counters.refused++;
+      return null;
+    }
+    this.nonces.set(from, tx.nonce + 1);
+    return tx;
+  }
+
+  /** The market's form of a system transaction: a proof becomes the validators' verdict on it. */
+  private async toMarket(from: string, tx: SystemTransaction): Promise<MarketTransaction> {
+    const body = tx.body;
+    if (body.kind !== "submit-proof") return body;
+    const job = this.market.job(body.job);
+    // Verify only what the market would accept from this sender; anything else it refuses on its own.
+    if (!job?.batch || job.assignee?.prover !== from || job.status !== "assigned")
+      return { kind: "submit-proof", job: body.job, verdict: "invalid" };
+    const valid = await this.verifyProof(job.batch, body.proof);
+    this.counters.proofsVerified++;
+    if (!valid) this.counters.proofsInvalid++;
+    return { kind: "submit-proof", job: body.job, verdict: valid ? "valid" : "invalid" };
+  }
+
+  private async verifyProof(batch: FinalizedBatch, proofBytes: Uint8Array): Promise<boolean> {
+    const rollup = this.market.rollup(batch.namespace);
+    const tracked = this.trackers.get(batch.namespace)?.batch(batch.height, batch.index);
+    if (!rollup || !tracked) return false;
+    if (rollup.circuit !== REFERENCE_CIRCUIT || rollup.verifyingKeyHash !== this.referenceVerifyingKeyHash)
+      return false;
+    let proof: Groth16Proof;
+    try {
+      proof = JSON.parse(new TextDecoder().decode(proofBytes)) as Groth16Proof;
+    } catch {
+      return false;
+    }
+    try {
+      return await verifyBatch(this.verificationKey, tracked, proof);
+    } catch {
+      return false; // a malformed proof object
+    }
+  }
+}
