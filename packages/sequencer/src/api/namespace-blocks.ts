@@ -26,7 +26,7 @@ export class NamespaceBlockUnavailable extends Error {
 }
 
 /** A committed block's transactions, rebuilt from its certified batches in payload order. */
-async function blockTransactions(store: NodeStore, block: Block): Promise<Transaction[]> {
+export async function blockTransactions(store: NodeStore, block: Block): Promise<Transaction[]> {
   let certificates: { digest: Uint8Array }[];
   try {
     certificates = decodeBlockBatches(block.payload).certificates;

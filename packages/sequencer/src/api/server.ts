@@ -23,9 +23,11 @@ import {
   type ValidatorSet,
 } from "@ordo/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { MarketService } from "../market/market-service.js";
 import type { ValidatorNode } from "../node/validator-node.js";
 import type { NodeStore } from "../storage/node-store.js";
 import { toJson } from "./json.js";
+import { registerMarketRoutes } from "./market-routes.js";
 import { createMetrics } from "./metrics.js";
 import {
   type NamespaceBlockJson,
@@ -72,6 +74,8 @@ export interface ApiServerOptions {
   logger?: FastifyServerOptions["logger"];
   /** Backpressure of `/v1/namespaces/:ns/stream`. */
   stream?: StreamOptions;
+  /** The prover market this validator runs: enables `/v1/system/transactions`, `/v1/provers`, `/v1/market`. */
+  market?: MarketService;
 }
 
 /** Most transactions in one batch submission. */
@@ -236,10 +240,14 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
   );
 
   /** Submits one transaction; a refusal is an `ApiError` with the mempool's reason. */
-  async function submit(tx: Transaction, log: { warn(o: object, m: string): void }): Promise<Uint8Array> {
+  async function submit(
+    tx: Transaction,
+    log: { warn(o: object, m: string): void },
+    options: { system?: boolean } = {},
+  ): Promise<Uint8Array> {
     let result: Awaited<ReturnType<ValidatorNode["submit"]>>;
     try {
-      result = await node.submit(tx);
+      result = await node.submit(tx, options);
     } catch (e) {
       log.warn({ err: e }, "submit failed");
       throw new ApiError(503, "NOT_READY", "the node could not store the transaction; retry");
@@ -357,6 +365,14 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
       return { namespace, blocks, next };
     },
   );
+
+  if (o.market)
+    registerMarketRoutes(app, {
+      market: o.market,
+      chainId: o.chainId,
+      submitSystem: async (data) => submit({ namespace: 0, data }, app.log, { system: true }),
+      invalid: (message) => new ApiError(400, "INVALID_INPUT", message),
+    });
 
   void app.register(websocket, { options: { maxPayload: 1024 } });
   void app.register(async (scope) =>

@@ -30,6 +30,21 @@ export interface GenesisFile {
   chainId: number;
   timestampMs: number;
   validators: GenesisValidator[];
+  /** The prover market's genesis: spendable balances (decimal strings) by account (0x-hex ed25519 public key). */
+  market?: { balances: Record<string, string> };
+}
+
+/** The market balances of a genesis file, as bigints (empty when it has none). */
+export function marketBalances(file: GenesisFile): Record<string, bigint> {
+  const out: Record<string, bigint> = {};
+  for (const [account, amount] of Object.entries(file.market?.balances ?? {})) {
+    if (!/^0x[0-9a-f]{64}$/.test(account) || !/^[0-9]{1,30}$/.test(amount))
+      throw new InvalidConfigError(
+        `genesis "market.balances": ${account} = ${amount} is not an account and a decimal amount`,
+      );
+    out[account] = BigInt(amount);
+  }
+  return out;
 }
 
 export interface NodeConfigFile {
@@ -127,6 +142,7 @@ export async function readGenesis(path: string): Promise<{ file: GenesisFile; va
     },
     blstBackend,
   );
+  marketBalances(raw as GenesisFile); // refuse a malformed market genesis at start, not at the first block
   return { file: raw as GenesisFile, validators };
 }
 

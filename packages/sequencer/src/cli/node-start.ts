@@ -5,11 +5,12 @@ import { parseArgs } from "node:util";
 import { createGenesisBlock } from "@ordo/consensus";
 import { pino } from "pino";
 import { createApiServer } from "../api/server.js";
+import { MarketService } from "../market/market-service.js";
 import { ValidatorNode } from "../node/validator-node.js";
 import { loadOrCreatePeerKey } from "../p2p/peer-key.js";
 import { createTransport } from "../p2p/transport.js";
 import { NodeStore } from "../storage/node-store.js";
-import { readBlsKeyFile, readGenesis, readNodeConfig } from "./files.js";
+import { marketBalances, readBlsKeyFile, readGenesis, readNodeConfig } from "./files.js";
 
 export async function nodeStart(args: string[], help: string): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: "string" }, help: { type: "boolean" } } });
@@ -53,7 +54,9 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
     ...(config.baseTimeoutMs ? { baseTimeoutMs: config.baseTimeoutMs } : {}),
   });
   node.onCommit((e) => log.debug({ height: e.height, transactions: e.transactions.length }, "committed"));
-  const api = createApiServer({ node, store, validators, chainId: genesisFile.chainId, self: config.self });
+  const market = new MarketService({ chainId: genesisFile.chainId, balances: marketBalances(genesisFile) }, log);
+  await market.start(node, store);
+  const api = createApiServer({ node, store, validators, chainId: genesisFile.chainId, self: config.self, market });
   await api.listen({ host: config.api.host, port: config.api.port });
   log.info({ p2p: transport.multiaddrs(), api: `http://${config.api.host}:${config.api.port}` }, "validator started");
   const shutdown = async (signal: string) => {

@@ -225,8 +225,9 @@ export class ValidatorNode {
   /** Accepts a transaction durably: resolves only after it is in LevelDB (a 202 means it cannot be lost). */
   async submit(
     tx: Transaction,
+    options: { system?: boolean } = {},
   ): Promise<{ ok: true; hash: Uint8Array } | { ok: false; code: string; message: string }> {
-    const result = this.mempool.add(tx, this.now());
+    const result = this.mempool.add(tx, this.now(), options);
     if (!result.ok) return { ok: false, code: result.code, message: result.message };
     this.pendingHere.add(toHex(result.hash));
     await this.o.store.putPendingTransaction({
