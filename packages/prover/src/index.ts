@@ -1,5 +1,5 @@
 export { type MarketGenesis, ProverMarket, sealBid, slashAmount } from "./market/market.js";
-export { ProverAgent, type ProverAgentOptions } from "./market/prover-agent.js";
+export { type MarketView, ProverAgent, type ProverAgentOptions } from "./market/prover-agent.js";
 export {
   type AccountId,
   type Bid,
@@ -36,6 +36,7 @@ export {
   verifyBatch,
 } from "./rollup/groth16.js";
 export { FIELD, leafHash, poseidonHash } from "./rollup/poseidon.js";
+export { ProvingWorker } from "./rollup/proving-worker.js";
 export {
   chunkBatches,
   decodeTransfer,

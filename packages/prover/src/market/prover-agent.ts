@@ -4,9 +4,25 @@
  * newly bound jobs to start proving. The prover daemon and `bench:prover` run
  * it; it holds only the prover's own secrets (prices and salts of sealed bids).
  */
-import type { ProverMarket } from "./market.js";
 import { sealBid } from "./market.js";
-import type { AccountId, Job, MarketTransaction } from "./types.js";
+import type { AccountId, FinalizedBatch, JobStatus, MarketTransaction } from "./types.js";
+
+/** What the agent reads of the market: a `ProverMarket`, or a prover daemon's view of one over the API. */
+export interface MarketView {
+  readonly config: { readonly jobCollateral: bigint };
+  prover(id: AccountId): { bond: bigint; locked: bigint } | undefined;
+  openSlots(): readonly { id: number; namespace: number; openedAt: number; commitEnd: number; revealEnd: number }[];
+  slot(id: number): unknown;
+  jobs(): readonly {
+    id: number;
+    namespace: number;
+    status: JobStatus;
+    assignee: { prover: AccountId } | null;
+    batch: FinalizedBatch | null;
+  }[];
+}
+
+type ViewJob = ReturnType<MarketView["jobs"]>[number];
 
 export interface ProverAgentOptions {
   id: AccountId;
@@ -30,7 +46,7 @@ export class ProverAgent {
   }
 
   /** The system transactions this prover wants in block `height`. */
-  transactionsFor(market: ProverMarket, height: number): MarketTransaction[] {
+  transactionsFor(market: MarketView, height: number): MarketTransaction[] {
     const out: MarketTransaction[] = [];
     const me = market.prover(this.id);
     if (!me) return out;
@@ -59,8 +75,8 @@ export class ProverAgent {
   }
 
   /** Jobs bound to this prover that it has not started yet (each is returned once). */
-  jobsToProve(market: ProverMarket): Job[] {
-    const out: Job[] = [];
+  jobsToProve(market: MarketView): ViewJob[] {
+    const out: ViewJob[] = [];
     for (const job of market.jobs())
       if (job.status === "assigned" && job.assignee?.prover === this.id && !this.started.has(job.id)) {
         this.started.add(job.id);

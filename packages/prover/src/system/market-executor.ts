@@ -55,6 +55,11 @@ export class MarketExecutor {
     return this.trackers.get(namespace);
   }
 
+  /** Namespaces of the registered rollups this executor follows, ascending. */
+  rollupNamespaces(): number[] {
+    return [...this.trackers.keys()].sort((a, b) => a - b);
+  }
+
   /** The next nonce the market expects from an account. */
   nextNonce(account: string): number {
     return this.nonces.get(account) ?? 0;

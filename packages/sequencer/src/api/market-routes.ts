@@ -7,6 +7,11 @@ import { toJson } from "./json.js";
 
 const open = { type: "object", additionalProperties: true } as const;
 const errors = { "4xx": open, "5xx": open } as const;
+const witnessSchema = {
+  summary: "The circuit input of a bound job's batch, as this validator computed it (for the assigned prover)",
+  params: { type: "object", required: ["id"], properties: { id: { type: "string", pattern: "^[0-9]{1,12}$" } } },
+  response: { 200: open, ...errors },
+} as const;
 const accountSchema = {
   summary: "An account's spendable balance and the nonce its next system transaction must carry",
   params: {
@@ -25,6 +30,7 @@ export function registerMarketRoutes(
     /** Admits a checked system transaction; throws an `ApiError` when the mempool refuses it. */
     submitSystem: (data: Uint8Array) => Promise<Uint8Array>;
     invalid: (message: string) => Error;
+    notFound: (message: string) => Error;
   },
 ): void {
   const { market } = o;
@@ -117,13 +123,13 @@ export function registerMarketRoutes(
             deadline: j.deadline,
             backups: j.backups.length,
           })),
-        rollups: [
-          ...new Set(
-            m()
-              .jobs()
-              .map((j) => j.namespace),
-          ),
-        ].map((ns) => {
+        config: {
+          jobCollateral: m().config.jobCollateral,
+          commitWindow: m().config.commitWindow,
+          revealWindow: m().config.revealWindow,
+          slotInterval: m().config.slotInterval,
+        },
+        rollups: market.executor.rollupNamespaces().map((ns) => {
           const t = market.executor.rollup(ns);
           return {
             namespace: ns,
@@ -134,6 +140,15 @@ export function registerMarketRoutes(
         }),
       }),
   );
+
+  app.get<{ Params: { id: string } }>("/v1/market/jobs/:id/witness", { schema: witnessSchema }, async (request) => {
+    const job = m().job(Number(request.params.id));
+    const batch = job?.batch;
+    const witness = batch ? market.executor.rollup(batch.namespace)?.witness(batch.height, batch.index) : null;
+    if (!job || !batch || !witness)
+      throw o.notFound(`job ${request.params.id} is not bound to a batch awaiting proof here`);
+    return { job: job.id, batch, input: witness.input };
+  });
 
   app.get<{ Params: { account: string } }>(
     "/v1/market/accounts/:account",

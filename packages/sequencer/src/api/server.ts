@@ -372,6 +372,7 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
       chainId: o.chainId,
       submitSystem: async (data) => submit({ namespace: 0, data }, app.log, { system: true }),
       invalid: (message) => new ApiError(400, "INVALID_INPUT", message),
+      notFound: (message) => new ApiError(404, "NOT_FOUND", message),
     });
 
   void app.register(websocket, { options: { maxPayload: 1024 } });

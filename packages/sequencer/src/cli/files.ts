@@ -16,6 +16,7 @@ import {
   type ValidatorKey,
   ValidatorSet,
 } from "@ordo/core";
+import { generateSystemKey, type SystemKey, systemPublicKey } from "@ordo/prover";
 
 export interface GenesisValidator {
   publicKey: string;
@@ -31,7 +32,52 @@ export interface GenesisFile {
   timestampMs: number;
   validators: GenesisValidator[];
   /** The prover market's genesis: spendable balances (decimal strings) by account (0x-hex ed25519 public key). */
-  market?: { balances: Record<string, string> };
+  market?: {
+    balances: Record<string, string>;
+    config?: { commitWindow?: number; revealWindow?: number; slotInterval?: number; unbondingDelay?: number };
+  };
+}
+
+/** The market's block-count settings from a genesis file. */
+export function marketConfig(file: GenesisFile): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, v] of Object.entries(file.market?.config ?? {})) {
+    if (!["commitWindow", "revealWindow", "slotInterval", "unbondingDelay"].includes(name))
+      throw new InvalidConfigError(`genesis "market.config": unknown setting ${name}`);
+    if (!Number.isSafeInteger(v) || (v as number) < 1)
+      throw new InvalidConfigError(`genesis "market.config.${name}" must be a positive integer`);
+    out[name] = v as number;
+  }
+  return out;
+}
+
+/** An ed25519 key for system transactions (prover market): the 32-byte seed as hex, 0600. */
+export async function createSystemKeyFile(path: string): Promise<SystemKey> {
+  const key = generateSystemKey();
+  await writeSecretFile(path, `${toHex(key.secretKey)}\n`);
+  return key;
+}
+
+/** Reads a system key file, or creates one if `create` and it does not exist. */
+export async function readSystemKeyFile(path: string, create = false): Promise<SystemKey> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if (create && (e as NodeJS.ErrnoException).code === "ENOENT") return createSystemKeyFile(path);
+    throw new OrdoError("KEY_FILE_MISSING", `cannot read system key file ${path}: ${(e as Error).message}`, {
+      fix: "pass the prover's key, e.g. DIR/prover-0/system.key from `ordo genesis create`",
+    });
+  }
+  if (((await stat(path)).mode & 0o077) !== 0)
+    throw new OrdoError("KEY_FILE_INSECURE", `system key file ${path} is readable by others`, {
+      fix: `chmod 600 ${path}`,
+    });
+  const hex = text.trim();
+  if (!/^0x[0-9a-f]{64}$/.test(hex))
+    throw new OrdoError("KEY_FILE_INVALID", `system key file ${path} is not a 32-byte hex seed`);
+  const secretKey = fromHex(hex);
+  return { secretKey, publicKey: systemPublicKey(secretKey) };
 }
 
 /** The market balances of a genesis file, as bigints (empty when it has none). */
@@ -142,7 +188,9 @@ export async function readGenesis(path: string): Promise<{ file: GenesisFile; va
     },
     blstBackend,
   );
-  marketBalances(raw as GenesisFile); // refuse a malformed market genesis at start, not at the first block
+  // Refuse a malformed market genesis at start, not at the first block.
+  marketBalances(raw as GenesisFile);
+  marketConfig(raw as GenesisFile);
   return { file: raw as GenesisFile, validators };
 }
 

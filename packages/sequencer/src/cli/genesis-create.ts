@@ -4,16 +4,19 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { toHex } from "@ordo/core";
+import { accountOf } from "@ordo/prover";
 import { loadOrCreatePeerKey, peerIdOf } from "../p2p/peer-key.js";
-import { createBlsKeyFile, type GenesisFile, type NodeConfigFile } from "./files.js";
+import { createBlsKeyFile, createSystemKeyFile, type GenesisFile, type NodeConfigFile } from "./files.js";
 import { int, UsageError } from "./usage.js";
 
-export const GENESIS_CREATE_HELP = `Usage: ordo genesis create --validators N --out DIR [--chain-id ID] [--base-port P] [--api-port P]
+export const GENESIS_CREATE_HELP = `Usage: ordo genesis create --validators N --out DIR [--chain-id ID] [--base-port P] [--api-port P] [--provers K]
 
 Creates DIR/genesis.json and, for each validator i, DIR/validator-i/ with its
 keys and node.json (P2P on 127.0.0.1:<base-port + i>, API on
-127.0.0.1:<api-port + i>). Defaults: chain id 1, P2P ports from 9000, API
-ports from 8000.
+127.0.0.1:<api-port + i>). Also creates K prover keys (DIR/prover-j/system.key)
+and a rollup operator key (DIR/rollup-operator/system.key), each funded with
+1,000,000 in the prover market's genesis. Defaults: chain id 1, P2P ports from
+9000, API ports from 8000, 3 provers.
 `;
 
 export async function genesisCreate(args: string[]): Promise<void> {
@@ -25,6 +28,7 @@ export async function genesisCreate(args: string[]): Promise<void> {
       "chain-id": { type: "string" },
       "base-port": { type: "string" },
       "api-port": { type: "string" },
+      provers: { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -36,7 +40,18 @@ export async function genesisCreate(args: string[]): Promise<void> {
   const apiPort = int("api-port", values["api-port"], 8000, 1, 65535 - n);
   const out = resolve(values.out);
   await mkdir(out, { recursive: true });
-  const genesis: GenesisFile = { chainId, timestampMs: Date.now(), validators: [] };
+  const provers = int("provers", values.provers, 3, 0, 100);
+  const genesis: GenesisFile = {
+    chainId,
+    timestampMs: Date.now(),
+    validators: [],
+    // Windows of several blocks: a prover's sealed bid or reveal takes a few blocks to be sequenced.
+    market: { balances: {}, config: { commitWindow: 12, revealWindow: 12, slotInterval: 6 } },
+  };
+  for (const name of [...Array.from({ length: provers }, (_, j) => `prover-${j}`), "rollup-operator"]) {
+    const key = await createSystemKeyFile(join(out, name, "system.key"));
+    (genesis.market as { balances: Record<string, string> }).balances[accountOf(key.publicKey)] = "1000000";
+  }
   for (let i = 0; i < n; i++) {
     const dir = join(out, `validator-${i}`);
     const key = await createBlsKeyFile(join(dir, "bls.key"), randomBytes(32));
@@ -61,5 +76,7 @@ export async function genesisCreate(args: string[]): Promise<void> {
     await writeFile(join(dir, "node.json"), `${JSON.stringify(config, null, 2)}\n`);
   }
   await writeFile(join(out, "genesis.json"), `${JSON.stringify(genesis, null, 2)}\n`);
-  process.stdout.write(`created a ${n}-validator network in ${out} (genesis.json, validator-0..${n - 1}/node.json)\n`);
+  process.stdout.write(
+    `created a ${n}-validator network in ${out} (genesis.json, validator-0..${n - 1}/node.json${provers > 0 ? `, prover-0..${provers - 1}/system.key` : ""}, rollup-operator/system.key)\n`,
+  );
 }

@@ -10,7 +10,7 @@ import { ValidatorNode } from "../node/validator-node.js";
 import { loadOrCreatePeerKey } from "../p2p/peer-key.js";
 import { createTransport } from "../p2p/transport.js";
 import { NodeStore } from "../storage/node-store.js";
-import { marketBalances, readBlsKeyFile, readGenesis, readNodeConfig } from "./files.js";
+import { marketBalances, marketConfig, readBlsKeyFile, readGenesis, readNodeConfig } from "./files.js";
 
 export async function nodeStart(args: string[], help: string): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: "string" }, help: { type: "boolean" } } });
@@ -54,7 +54,10 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
     ...(config.baseTimeoutMs ? { baseTimeoutMs: config.baseTimeoutMs } : {}),
   });
   node.onCommit((e) => log.debug({ height: e.height, transactions: e.transactions.length }, "committed"));
-  const market = new MarketService({ chainId: genesisFile.chainId, balances: marketBalances(genesisFile) }, log);
+  const market = new MarketService(
+    { chainId: genesisFile.chainId, balances: marketBalances(genesisFile), config: marketConfig(genesisFile) },
+    log,
+  );
   await market.start(node, store);
   const api = createApiServer({ node, store, validators, chainId: genesisFile.chainId, self: config.self, market });
   await api.listen({ host: config.api.host, port: config.api.port });

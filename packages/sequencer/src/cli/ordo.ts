@@ -11,6 +11,7 @@ import { OrdoError, toHex } from "@ordo/core";
 import { loadOrCreatePeerKey, peerIdOf } from "../p2p/peer-key.js";
 import { createBlsKeyFile } from "./files.js";
 import { GENESIS_CREATE_HELP, genesisCreate } from "./genesis-create.js";
+import { PROVER_START_HELP } from "./prover-start-help.js";
 import { UsageError } from "./usage.js";
 
 const HELP: Record<string, string> = {
@@ -22,6 +23,7 @@ Commands:
   node start        start a validator from its config file
   devnet            start a whole local network (N validator processes) and watch it
   load              submit random transactions for K rollups at a steady rate
+  prover start      run a prover: bond, bid, prove jobs of the prover market
 
 Run \`ordo <command> --help\` for a command's options.
 `,
@@ -32,6 +34,7 @@ Creates DIR/bls.key (BLS12-381 secret key, mode 0600) and DIR/peer.key
 possession and peer id to put in a genesis file. Refuses to overwrite keys.
 `,
   "genesis create": GENESIS_CREATE_HELP,
+  "prover start": PROVER_START_HELP,
   devnet: `Usage: ordo devnet [--validators N] [--base-port P] [--api-port P] [--dir DIR] [--interval-ms MS]
 
 Creates a fresh network (in DIR, or a temporary directory removed on exit),
@@ -89,6 +92,10 @@ async function main(argv: string[]): Promise<void> {
     case "node start": {
       const { nodeStart } = await import("./node-start.js");
       return nodeStart(rest, HELP["node start"] as string);
+    }
+    case "prover start": {
+      const { proverStart } = await import("./prover-start.js");
+      return proverStart(rest, HELP["prover start"] as string);
     }
     default:
       if (b === "--help" || b === undefined) {
