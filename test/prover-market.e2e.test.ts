@@ -26,31 +26,37 @@ const NS = 77;
 
 let net: ProcessNetwork;
 const provers: ChildProcess[] = [];
+let operatorKey: SystemKey | undefined;
+
+function startProver(j: number, extra: string[] = []): ChildProcess {
+  const p = spawn(
+    process.execPath,
+    [
+      "--conditions=source",
+      "--import",
+      "tsx",
+      CLI,
+      "prover",
+      "start",
+      "--key",
+      join(net.dir, `prover-${j}`, "system.key"),
+      "--node",
+      net.api(j),
+      ...(extra.includes("--price") ? [] : ["--price", String(10 + j)]),
+      ...extra,
+    ],
+    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  provers[j] = p;
+  return p;
+}
+
 beforeAll(async () => {
   net = await startProcessNetwork(4, 25000);
   for (let i = 0; i < 4; i++)
     await waitFor(async () => (await getJson(`${net.api(i)}/health`)).status === 200, 60_000, `validator ${i} API`);
-  for (let j = 0; j < 3; j++)
-    provers.push(
-      spawn(
-        process.execPath,
-        [
-          "--conditions=source",
-          "--import",
-          "tsx",
-          CLI,
-          "prover",
-          "start",
-          "--key",
-          join(net.dir, `prover-${j}`, "system.key"),
-          "--node",
-          net.api(j),
-          "--price",
-          String(10 + j),
-        ],
-        { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
-      ),
-    );
+  for (let j = 0; j < 3; j++) startProver(j);
+  operatorKey = await keyOf("rollup-operator");
 }, 90_000);
 afterAll(async () => {
   for (const p of provers) p.kill("SIGKILL");
@@ -64,78 +70,139 @@ async function keyOf(name: string): Promise<SystemKey> {
 
 interface Market {
   height: number;
-  jobs: { id: number; status: string; assignee: string | null }[];
+  counters: { proofsVerified: number; proofsInvalid: number };
+  jobs: { id: number; namespace: number; status: string; assignee: string | null }[];
   rollups: { namespace: number; provenRoot: string; latestRoot: string; batches: number; proven: number }[];
+}
+
+async function market(v = 0): Promise<Market> {
+  return (await getJson(`${net.api(v)}/v1/market`)).body as unknown as Market;
+}
+
+async function registerRollup(namespace: number, nonce: number, deadlineBlocks: number): Promise<void> {
+  const operator = await keyOf("rollup-operator");
+  const status = (await getJson(`${net.api(0)}/v1/status`)).body as { chainId: number };
+  const { MarketExecutor } = await import("@ordo/prover");
+  const vkHash = new MarketExecutor({ chainId: status.chainId, balances: {} }).referenceVerifyingKeyHash;
+  const r = await fetch(`${net.api(0)}/v1/system/transactions`, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: encodeSystemTransaction(
+      signSystemTransaction(status.chainId, operator, nonce, {
+        kind: "register-rollup",
+        namespace,
+        circuit: REFERENCE_CIRCUIT,
+        verifyingKeyHash: vkHash,
+        feeDeposit: 100_000n,
+        deadlineBlocks,
+        maxFee: 100n,
+      }),
+    ),
+  });
+  expect(r.status).toBe(202);
+  await waitFor(
+    async () => (await market(1)).rollups.some((x) => x.namespace === namespace),
+    30_000,
+    `rollup ${namespace}`,
+  );
+}
+
+/** Transfers among the genesis accounts (0..15 hold 1,000,000 each): account `from` moves `amount` with `nonce`. */
+async function transfer(namespace: number, from: number, nonce: number, via: number): Promise<void> {
+  const data = encodeTransfer({ from, to: (from + 5) % 16, amount: 100 + from, nonce });
+  const t = await fetch(`${net.api(via)}/v1/namespaces/${namespace}/transactions`, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: data,
+  });
+  expect(t.status).toBe(202);
+}
+
+async function allProven(namespace: number, atLeast: number, timeoutMs: number): Promise<Market> {
+  return waitFor(
+    async () => {
+      const m = await market(2);
+      const rollup = m.rollups.find((x) => x.namespace === namespace);
+      return rollup && rollup.batches >= atLeast && rollup.proven === rollup.batches ? m : null;
+    },
+    timeoutMs,
+    `every batch of rollup ${namespace} to be proven`,
+  );
+}
+
+async function proverStats(v: number) {
+  return (
+    (await getJson(`${net.api(v)}/v1/provers`)).body as {
+      provers: { account: string; proofsAccepted: number; slashes: number; jobsWon: number }[];
+    }
+  ).provers;
 }
 
 describe("the prover market on a 4-process devnet with 3 prover daemons", () => {
   it("auctions, proves and verifies every batch of a rollup; its proven root advances", async () => {
-    const operator = await keyOf("rollup-operator");
-    const market0 = (await getJson(`${net.api(0)}/v1/market`)).body as unknown as Market;
-    expect(market0.rollups).toEqual([]);
-    const status = (await getJson(`${net.api(0)}/v1/status`)).body as { chainId: number };
-    // The reference circuit's verifying key hash, as every validator computes it.
-    const { MarketExecutor } = await import("@ordo/prover");
-    const vkHash = new MarketExecutor({ chainId: status.chainId, balances: {} }).referenceVerifyingKeyHash;
-    const register = encodeSystemTransaction(
-      signSystemTransaction(status.chainId, operator, 0, {
-        kind: "register-rollup",
-        namespace: NS,
-        circuit: REFERENCE_CIRCUIT,
-        verifyingKeyHash: vkHash,
-        feeDeposit: 100_000n,
-        deadlineBlocks: 400,
-        maxFee: 100n,
-      }),
-    );
-    const r = await fetch(`${net.api(0)}/v1/system/transactions`, {
-      method: "POST",
-      headers: { "content-type": "application/octet-stream" },
-      body: register,
-    });
-    expect(r.status).toBe(202);
-    await waitFor(
-      async () => ((await getJson(`${net.api(1)}/v1/market`)).body as unknown as Market).rollups.length === 1,
-      30_000,
-      "the rollup's registration",
-    );
-    // Transfers among the genesis accounts (0..15 hold 1,000,000 each), in two bursts.
+    expect((await market(0)).rollups).toEqual([]);
+    await registerRollup(NS, 0, 400);
     for (let burst = 0; burst < 2; burst++) {
-      for (let k = 0; k < 3; k++) {
-        const from = burst * 3 + k;
-        const data = encodeTransfer({ from, to: (from + 5) % 16, amount: 100 + k, nonce: 0 });
-        const t = await fetch(`${net.api(k)}/v1/namespaces/${NS}/transactions`, {
-          method: "POST",
-          headers: { "content-type": "application/octet-stream" },
-          body: data,
-        });
-        expect(t.status).toBe(202);
-      }
+      for (let k = 0; k < 3; k++) await transfer(NS, burst * 3 + k, 0, k);
       await new Promise((res) => setTimeout(res, 1_500));
     }
-    const done = await waitFor(
+    const done = await allProven(NS, 2, 150_000);
+    const rollup = done.rollups.find((x) => x.namespace === NS) as Market["rollups"][number];
+    expect(rollup.provenRoot).toBe(rollup.latestRoot);
+    // Exactly one verified proof per batch: none computed for a job someone else held.
+    expect(done.counters.proofsVerified).toBe(rollup.proven);
+    // Every validator comes to the same view of the provers (each at its own pace).
+    const stats = await waitFor(
       async () => {
-        const m = (await getJson(`${net.api(2)}/v1/market`)).body as unknown as Market;
-        const rollup = m.rollups[0];
-        return rollup && rollup.batches >= 2 && rollup.proven === rollup.batches ? m : null;
+        const all = await Promise.all([0, 1, 2, 3].map(proverStats));
+        const accepted = all.map((x) => x.reduce((s, p) => s + p.proofsAccepted, 0));
+        return accepted.every((a) => a === rollup.proven) ? all : null;
+      },
+      30_000,
+      "every validator to count the accepted proofs",
+    );
+    expect(stats[0]?.some((p) => p.account === accountOf((operatorKey as SystemKey).publicKey))).toBe(false);
+  }, 240_000);
+
+  it("slashes an assigned prover SIGKILLed mid-job and lands the backup's proof; rejects and slashes invalid proofs", async () => {
+    // A rollup with a short deadline, so a missed one shows within the test.
+    const NS2 = 78;
+    await registerRollup(NS2, 1, 60);
+    await transfer(NS2, 10, 0, 0);
+    await transfer(NS2, 11, 0, 1);
+    const bound = await waitFor(
+      async () => (await market(0)).jobs.find((j) => j.namespace === NS2 && j.status === "assigned"),
+      60_000,
+      "a job of the new rollup to be bound",
+    );
+    const accounts = await Promise.all([0, 1, 2].map(async (j) => accountOf((await keyOf(`prover-${j}`)).publicKey)));
+    const victim = accounts.indexOf(bound.assignee as string);
+    expect(victim).toBeGreaterThanOrEqual(0);
+    (provers[victim] as ChildProcess).kill("SIGKILL");
+    const done = await allProven(NS2, 1, 150_000);
+    const slashed = (await proverStats(1)).find((p) => p.account === accounts[victim]);
+    expect(slashed?.slashes).toBeGreaterThanOrEqual(1);
+    expect(done.rollups.find((x) => x.namespace === NS2)?.proven).toBeGreaterThanOrEqual(1);
+
+    // The same prover comes back submitting proofs that do not verify: rejected, slashed, proven by others.
+    startProver(victim, ["--invalid-proofs", "--price", "1"]); // the cheapest bid: it wins what the share cap allows
+    const before = (await market(0)).counters.proofsInvalid;
+    // Keep batches coming until one reaches a job the cheater won (jobs are bound in the order they were won).
+    let k = 0;
+    await waitFor(
+      async () => {
+        if ((await market(0)).counters.proofsInvalid > before) return true;
+        await transfer(NS2, 12 + (k % 4), Math.floor(k / 4), k % 4);
+        k++;
+        await new Promise((res) => setTimeout(res, 1_000));
+        return false;
       },
       150_000,
-      "every batch to be proven",
+      "an invalid proof",
     );
-    const rollup = done.rollups[0] as Market["rollups"][number];
-    expect(rollup.provenRoot).toBe(rollup.latestRoot);
-    // Every validator agrees on the market's outcome.
-    const provers = await Promise.all(
-      [0, 1, 2, 3].map(
-        async (v) =>
-          (await getJson(`${net.api(v)}/v1/provers`)).body as {
-            provers: { account: string; proofsAccepted: number }[];
-          },
-      ),
-    );
-    const accepted = (p: (typeof provers)[number]) => p.provers.reduce((s, x) => s + x.proofsAccepted, 0);
-    expect(accepted(provers[2] as (typeof provers)[number])).toBe(rollup.proven);
-    const operatorAccount = accountOf(operator.publicKey);
-    expect(provers[0]?.provers.some((p) => p.account === operatorAccount)).toBe(false);
-  }, 240_000);
+    const final = await allProven(NS2, 2, 150_000);
+    expect(final.counters.proofsInvalid).toBeGreaterThan(before);
+    const cheater = (await proverStats(2)).find((p) => p.account === accounts[victim]);
+    expect(cheater?.slashes).toBeGreaterThanOrEqual(2);
+  }, 400_000);
 });

@@ -30,7 +30,7 @@ export interface ProverAgentOptions {
   price: bigint;
   /** 32 fresh random bytes per bid. */
   randomSalt: () => Uint8Array;
-  /** Stop bidding while this many won jobs of a rollup still wait for a batch (default 1). */
+  /** Stop bidding on a rollup while this many of its own won jobs and open bids wait for a batch (default 1). */
   maxWaitingJobs?: number;
 }
 
@@ -62,7 +62,9 @@ export class ProverAgent {
       if (free < market.config.jobCollateral) continue;
       const waiting = market
         .jobs()
-        .filter((j) => j.namespace === slot.namespace && j.status === "waiting-for-batch").length;
+        .filter(
+          (j) => j.namespace === slot.namespace && j.status === "waiting-for-batch" && j.assignee?.prover === this.id,
+        ).length;
       const bidding = market.openSlots().filter((s) => s.namespace === slot.namespace && this.sealed.has(s.id)).length;
       if (waiting + bidding >= (this.o.maxWaitingJobs ?? 1)) continue;
       const salt = this.o.randomSalt();

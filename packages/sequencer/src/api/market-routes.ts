@@ -123,6 +123,7 @@ export function registerMarketRoutes(
             deadline: j.deadline,
             backups: j.backups.length,
           })),
+        counters: market.executor.counters,
         config: {
           jobCollateral: m().config.jobCollateral,
           commitWindow: m().config.commitWindow,

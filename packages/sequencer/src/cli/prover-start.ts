@@ -89,6 +89,7 @@ export async function proverStart(args: string[], help: string): Promise<void> {
   const counts = { proofsComputed: 0, proofsSubmitted: 0 };
   let nonce = (await getJson<AccountJson>(`${node}/v1/market/accounts/${me}`)).nextNonce;
   let registering = false;
+  let lastSubmitAt = 0;
   let stopping = false;
 
   const submit = async (body: SystemTransactionBody) => {
@@ -103,6 +104,7 @@ export async function proverStart(args: string[], help: string): Promise<void> {
       return;
     }
     nonce++;
+    lastSubmitAt = Date.now();
     log.info(
       { kind: body.kind, ...("slot" in body ? { slot: body.slot } : {}), ...("job" in body ? { job: body.job } : {}) },
       "submitted",
@@ -150,6 +152,10 @@ export async function proverStart(args: string[], help: string): Promise<void> {
         getJson<MarketJson>(`${node}/v1/market`),
         getJson<AccountJson>(`${node}/v1/market/accounts/${me}`),
       ]);
+      // Resynchronize the nonce: higher on the chain means earlier submissions (perhaps of a previous run)
+      // took those numbers; lower for a while means ours were dropped.
+      if (account.nextNonce > nonce || (account.nextNonce < nonce && Date.now() - lastSubmitAt > 5_000))
+        nonce = account.nextNonce;
       if (!account.prover && !registering) {
         registering = true;
         enqueue(() => submit({ kind: "register-prover", bond: BigInt(values.bond ?? 10_000) }));
