@@ -100,6 +100,15 @@ describe("prover market on the validators", () => {
       "a slot to open",
     );
     expect(m.slots.every((s: { namespace: number }) => s.namespace === 77)).toBe(true);
+    const metrics = (await app(3).inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toContain(`ordo_prover_bond{prover="${account}"} 20000`);
+    for (const name of [
+      "ordo_market_height",
+      "ordo_market_hhi",
+      "ordo_market_nakamoto_coefficient",
+      "ordo_market_top3_share",
+    ])
+      expect(metrics).toMatch(new RegExp(`^${name} \\d`, "m"));
   }, 60_000);
 
   it("rebuilds the market from the committed chain when a validator restarts", async () => {

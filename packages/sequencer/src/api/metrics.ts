@@ -1,9 +1,12 @@
 /** Prometheus metrics of one validator (prom-client), read from the node and store at scrape time. */
 import { Counter, Gauge, Registry } from "prom-client";
+import type { MarketService } from "../market/market-service.js";
 import type { ValidatorNode } from "../node/validator-node.js";
 import type { NodeStore } from "../storage/node-store.js";
 
-export function createMetrics(o: { node: ValidatorNode; store: NodeStore }): { registry: Registry } {
+export function createMetrics(o: { node: ValidatorNode; store: NodeStore; market?: MarketService }): {
+  registry: Registry;
+} {
   const registry = new Registry();
   const { node, store } = o;
   const gauge = (name: string, help: string, read: () => number) =>
@@ -43,5 +46,66 @@ export function createMetrics(o: { node: ValidatorNode; store: NodeStore }): { r
   );
   gauge("ordo_soft_transactions", "Transactions in certified blocks not yet committed", () => node.softCount);
   counter("ordo_transactions_final_total", "Transactions finalized", () => node.counters.transactionsFinal);
+  if (o.market) registerMarketMetrics(registry, o.market, gauge, counter);
   return { registry };
+}
+
+/** The prover market as this validator executes it: per prover, and how concentrated proving is. */
+function registerMarketMetrics(
+  registry: Registry,
+  market: MarketService,
+  gauge: (name: string, help: string, read: () => number) => Gauge,
+  counter: (name: string, help: string, read: () => number) => Counter,
+): void {
+  const m = () => market.executor.market;
+  gauge("ordo_market_height", "Height of the last block the prover market executed", () => market.height);
+  gauge(
+    "ordo_market_open_jobs",
+    "Jobs awarded and not yet proven",
+    () =>
+      m()
+        .jobs()
+        .filter((j) => j.status !== "proven").length,
+  );
+  gauge(
+    "ordo_market_top3_share",
+    "Share of the top three provers over the share window (0..1)",
+    () => m().decentralization().top3Share,
+  );
+  gauge(
+    "ordo_market_nakamoto_coefficient",
+    "Fewest provers holding more than half of the recent assignments",
+    () => m().decentralization().nakamotoCoefficient,
+  );
+  gauge("ordo_market_hhi", "Herfindahl-Hirschman index of proving (0..10000)", () => m().decentralization().hhi);
+  counter(
+    "ordo_market_proofs_verified_total",
+    "Proofs this validator verified",
+    () => market.executor.counters.proofsVerified,
+  );
+  counter(
+    "ordo_market_proofs_invalid_total",
+    "Proofs that did not verify",
+    () => market.executor.counters.proofsInvalid,
+  );
+  const perProver = (
+    name: string,
+    help: string,
+    read: (p: ReturnType<ReturnType<typeof m>["provers"]>[number]) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["prover"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of m().provers()) this.set({ prover: p.id }, read(p));
+      },
+    });
+  perProver("ordo_prover_bond", "A prover's bond", (p) => Number(p.bond));
+  perProver("ordo_prover_jobs_won", "Jobs a prover was assigned", (p) => p.jobsWon);
+  perProver("ordo_prover_proofs_accepted", "Proofs of a prover the validators accepted", (p) => p.proofsAccepted);
+  perProver("ordo_prover_slashes", "Times a prover was slashed", (p) => p.slashes);
+  perProver("ordo_prover_share", "A prover's share of the recent assignments (0..1)", (p) => m().shareOf(p.id));
 }

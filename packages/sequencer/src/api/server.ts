@@ -225,7 +225,7 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
       .send({ error: { code: "NOT_FOUND", message: `no route ${request.method} ${request.url.split("?")[0]}` } });
   });
 
-  const metrics = createMetrics({ node, store });
+  const metrics = createMetrics({ node, store, ...(o.market ? { market: o.market } : {}) });
 
   // ── transactions ────────────────────────────────────────────────────────
 
