@@ -148,7 +148,7 @@ export class ValidatorNode {
   private stopped = false;
   /** Blocks handed to consensus and not yet committed, with their decoded payloads, by block hash. */
   private readonly uncommitted = new Map<string, { block: Block; batches: BlockBatches; seenAt: number }>();
-  /** Soft-confirmed blocks (certified, not committed) by block hash, with the hashes of their transactions. */
+  /** Soft-confirmed blocks (certified, not committed) by block hash, with their transaction index (reused at commit). */
   private readonly softBlocks = new Map<string, { height: number; index: TxIndexEntry[] }>();
   private readonly softTransactions = new Map<string, SoftPosition>();
   private lastCertified = "";
