@@ -5,6 +5,7 @@
  * height and following the head are the same loop, and a client that does not
  * read costs the node one buffer, never an unbounded queue.
  */
+import { toHex } from "@ordo/core";
 import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
 import type { SoftBlockEvent, ValidatorNode } from "../node/validator-node.js";
@@ -71,7 +72,7 @@ export function registerNamespaceStream(
         type: "block",
         level: "soft",
         height: e.height,
-        blockHash: `0x${Buffer.from(e.blockHash).toString("hex")}`,
+        blockHash: toHex(e.blockHash),
         transactions,
       }),
     );

@@ -38,6 +38,7 @@ const nsParam = {
   pattern: "^[0-9]{1,10}$",
   description: "namespace (rollup) id, 1..2^32-1 (0 is reserved)",
 } as const;
+const nsParams = { type: "object", required: ["ns"], properties: { ns: nsParam } } as const;
 const heightParam = { type: "string", pattern: "^[0-9]{1,16}$", description: "block height" } as const;
 
 const qc = {
@@ -79,7 +80,7 @@ export const submitTransaction = {
   summary: "Submit a transaction to a namespace",
   description:
     'Body: the raw transaction bytes (application/octet-stream) or {"data": "<base64>"} (application/json), at most 1 MiB. 202 means the transaction is durably stored: it will become final or be reported dropped.',
-  params: { type: "object", required: ["ns"], properties: { ns: nsParam } },
+  params: nsParams,
   body: {
     content: {
       "application/json": {
@@ -167,7 +168,7 @@ export const namespaceBlockRange = {
   summary: "A namespace's transactions in a range of committed blocks, each with its namespace proof",
   description:
     "Returns heights from..to (inclusive), at most `limit` blocks and about 4 MiB of transactions per page; `next` is the height to ask for next, or null when the range (or the chain so far) is exhausted.",
-  params: { type: "object", required: ["ns"], properties: { ns: nsParam } },
+  params: nsParams,
   querystring: {
     type: "object",
     required: ["from"],
@@ -192,7 +193,7 @@ export const namespaceStream = {
   summary: "WebSocket: a namespace's blocks as they are sequenced (resumable, ordered, no gaps)",
   description:
     'Upgrade to a WebSocket. Sends one JSON text message per block: {"type": "block", "level": "final", height, blockHash, namespaceRoot, transactions, proof} for every committed height from `from` on (default: the next one), in order, with no gaps (blocks without the namespace\'s transactions carry an absence proof); with level=soft also {"type": "block", "level": "soft", height, blockHash, transactions} as soon as a block is certified, before it is final. Resume after a disconnect with from = last final height + 1. A client that does not read is closed with code 4008 and a reason that says where to resume; the server never buffers more than about 4 MiB for it.',
-  params: { type: "object", required: ["ns"], properties: { ns: nsParam } },
+  params: nsParams,
   querystring: {
     type: "object",
     additionalProperties: false,
@@ -204,7 +205,7 @@ export const submitTransactionBatch = {
   summary: "Submit several transactions to a namespace in one request",
   description:
     'Body: {"transactions": ["<base64>", ...]} (application/json, at most 4096 items) or, as application/octet-stream, transactions each preceded by its length as a 4-byte big-endian integer. Each transaction is accepted or refused on its own: 202 with one result per transaction, in order, each {hash} (durably stored) or {error: {code, message}}.',
-  params: { type: "object", required: ["ns"], properties: { ns: nsParam } },
+  params: nsParams,
   body: {
     content: {
       "application/json": {

@@ -411,8 +411,8 @@ export class ValidatorNode {
     if (this.replica.currentRound !== round) return; // the round ended while we waited
     const now = this.now();
     const parent = this.uncommitted.get(toHex(parentHash));
+    const exclude = this.ancestorDigests(parentHash);
     if (parent !== undefined) {
-      const exclude = this.ancestorDigests(parentHash);
       const carrying =
         exclude.size > 0 ||
         this.quorumStore.pullPayload({ maxBytes: Number.MAX_SAFE_INTEGER, maxBatches: 1, exclude }).certificates
@@ -431,7 +431,7 @@ export class ValidatorNode {
         return;
       }
     }
-    const built = this.buildPayload(parentHash);
+    const built = this.buildPayload(exclude);
     await this.applyConsensus(
       this.replica.handle(
         { type: "payload-ready", round, payload: built.payload, namespaceRoot: built.namespaceRoot },
@@ -440,11 +440,12 @@ export class ValidatorNode {
     );
   }
 
-  private buildPayload(parentHash: Uint8Array): { payload: Uint8Array; namespaceRoot: Uint8Array } {
+  /** The payload of a new block: certified batches not already in its uncommitted ancestors (`exclude`). */
+  private buildPayload(exclude: Set<string>): { payload: Uint8Array; namespaceRoot: Uint8Array } {
     const batches = this.quorumStore.pullPayload({
       maxBytes: this.o.maxBlockBytes ?? 8 * 1024 * 1024,
       maxBatches: 256,
-      exclude: this.ancestorDigests(parentHash),
+      exclude,
     });
     const transactions = this.quorumStore.transactionsOf(batches);
     return {
