@@ -12,10 +12,13 @@ import {
   accountOf,
   encodeSystemTransaction,
   encodeTransfer,
+  MULTI_PROOF_CIRCUIT,
   REFERENCE_CIRCUIT,
+  type RollupCircuit,
   type SystemKey,
   signSystemTransaction,
   systemPublicKey,
+  verifyingKeyHash,
 } from "@ordo/prover";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getJson, type ProcessNetwork, startProcessNetwork, waitFor } from "./process-network.js";
@@ -24,6 +27,7 @@ const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathna
 const CLI = join(ROOT, "packages/sequencer/src/cli/ordo.ts");
 const NS = 77;
 
+const metricsPort = (j: number) => 25200 + j;
 let net: ProcessNetwork;
 const provers: ChildProcess[] = [];
 let operatorKey: SystemKey | undefined;
@@ -43,6 +47,8 @@ function startProver(j: number, extra: string[] = []): ChildProcess {
       "--node",
       net.api(j),
       ...(extra.includes("--price") ? [] : ["--price", String(10 + j)]),
+      "--metrics-port",
+      String(metricsPort(j)),
       ...extra,
     ],
     { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
@@ -72,18 +78,29 @@ interface Market {
   height: number;
   counters: { proofsVerified: number; proofsInvalid: number };
   jobs: { id: number; namespace: number; status: string; assignee: string | null }[];
-  rollups: { namespace: number; provenRoot: string; latestRoot: string; batches: number; proven: number }[];
+  rollups: {
+    namespace: number;
+    circuit: string;
+    provenRoot: string;
+    latestRoot: string;
+    batches: number;
+    proven: number;
+  }[];
 }
 
 async function market(v = 0): Promise<Market> {
   return (await getJson(`${net.api(v)}/v1/market`)).body as unknown as Market;
 }
 
-async function registerRollup(namespace: number, nonce: number, deadlineBlocks: number): Promise<void> {
+async function registerRollup(
+  namespace: number,
+  nonce: number,
+  deadlineBlocks: number,
+  circuit: RollupCircuit = REFERENCE_CIRCUIT,
+): Promise<void> {
   const operator = await keyOf("rollup-operator");
   const status = (await getJson(`${net.api(0)}/v1/status`)).body as { chainId: number };
-  const { MarketExecutor } = await import("@ordo/prover");
-  const vkHash = new MarketExecutor({ chainId: status.chainId, balances: {} }).referenceVerifyingKeyHash;
+  const vkHash = verifyingKeyHash(circuit);
   const r = await fetch(`${net.api(0)}/v1/system/transactions`, {
     method: "POST",
     headers: { "content-type": "application/octet-stream" },
@@ -91,7 +108,7 @@ async function registerRollup(namespace: number, nonce: number, deadlineBlocks: 
       signSystemTransaction(status.chainId, operator, nonce, {
         kind: "register-rollup",
         namespace,
-        circuit: REFERENCE_CIRCUIT,
+        circuit: circuit.name,
         verifyingKeyHash: vkHash,
         feeDeposit: 100_000n,
         deadlineBlocks,
@@ -138,10 +155,23 @@ async function proverStats(v: number) {
   ).provers;
 }
 
+/** What a prover daemon's `/metrics` says it computed, by proof system. */
+async function proofsComputed(j: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort(j)}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^ordo_prover_proofs_computed_total\{system="(\w+)"\} (\d+)$/gm))
+    out[m[1] as string] = Number(m[2]);
+  return out;
+}
+
 describe("the prover market on a 4-process devnet with 3 prover daemons", () => {
-  it("auctions, proves and verifies every batch of a rollup; its proven root advances", async () => {
+  it("auctions, proves and verifies every batch of a rollup and of a multi-proof rollup; their proven roots advance", async () => {
     expect((await market(0)).rollups).toEqual([]);
     await registerRollup(NS, 0, 400);
+    // A rollup whose every batch needs a Groth16 and a PLONK proof.
+    const MULTI = 79;
+    await registerRollup(MULTI, 1, 400, MULTI_PROOF_CIRCUIT);
+    await transfer(MULTI, 4, 0, 3);
     for (let burst = 0; burst < 2; burst++) {
       for (let k = 0; k < 3; k++) await transfer(NS, burst * 3 + k, 0, k);
       await new Promise((res) => setTimeout(res, 1_500));
@@ -149,14 +179,23 @@ describe("the prover market on a 4-process devnet with 3 prover daemons", () => 
     const done = await allProven(NS, 2, 150_000);
     const rollup = done.rollups.find((x) => x.namespace === NS) as Market["rollups"][number];
     expect(rollup.provenRoot).toBe(rollup.latestRoot);
-    // Exactly one verified proof per batch: none computed for a job someone else held.
-    expect(done.counters.proofsVerified).toBe(rollup.proven);
+    const multi = (await allProven(MULTI, 1, 150_000)).rollups.find((x) => x.namespace === MULTI);
+    expect(multi).toMatchObject({ circuit: MULTI_PROOF_CIRCUIT.name, batches: 1, proven: 1 });
+    expect(multi?.provenRoot).toBe(multi?.latestRoot);
+    // Exactly one verified proof bundle per batch, and exactly one computation per proof: the daemons computed
+    // a Groth16 proof per batch of both rollups and a PLONK proof per multi-proof batch, none for a job
+    // someone else held.
+    const verified = (await market(0)).counters.proofsVerified;
+    expect(verified).toBe(rollup.proven + 1);
+    const computed = await Promise.all([0, 1, 2].map(proofsComputed));
+    const sum = (system: string) => computed.reduce((s, c) => s + (c[system] ?? 0), 0);
+    expect({ groth16: sum("groth16"), plonk: sum("plonk") }).toEqual({ groth16: rollup.proven + 1, plonk: 1 });
     // Every validator comes to the same view of the provers (each at its own pace).
     const stats = await waitFor(
       async () => {
         const all = await Promise.all([0, 1, 2, 3].map(proverStats));
         const accepted = all.map((x) => x.reduce((s, p) => s + p.proofsAccepted, 0));
-        return accepted.every((a) => a === rollup.proven) ? all : null;
+        return accepted.every((a) => a === verified) ? all : null;
       },
       30_000,
       "every validator to count the accepted proofs",
@@ -167,7 +206,7 @@ describe("the prover market on a 4-process devnet with 3 prover daemons", () => 
   it("slashes an assigned prover SIGKILLed mid-job and lands the backup's proof; rejects and slashes invalid proofs", async () => {
     // A rollup with a short deadline, so a missed one shows within the test.
     const NS2 = 78;
-    await registerRollup(NS2, 1, 60);
+    await registerRollup(NS2, 2, 60);
     await transfer(NS2, 10, 0, 0);
     await transfer(NS2, 11, 0, 1);
     const bound = await waitFor(

@@ -16,12 +16,12 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import {
   AccountTree,
+  type BatchProof,
   type BatchWitness,
   batchCommitment,
   buildWitnessInput,
   DEPTH,
   type FinalizedBatch,
-  type Groth16Proof,
   loadVerificationKey,
   type MarketEvent,
   type MarketTransaction,
@@ -90,7 +90,7 @@ function makeBatches(): { state: AccountTree; next(height: number, index: number
 }
 
 /** The validators' check of a proof: public inputs recomputed from the batch's transfers, not taken from the prover. */
-async function validatorsVerify(b: RollupBatch, proof: Groth16Proof): Promise<boolean> {
+async function validatorsVerify(b: RollupBatch, proof: BatchProof): Promise<boolean> {
   const commitment = batchCommitment(b.transfers);
   return verifyBatch(verificationKey, { oldRoot: b.witness.oldRoot, newRoot: b.witness.newRoot, commitment }, proof);
 }
@@ -162,7 +162,7 @@ async function runScenario(name: string, opts: { market: boolean; provers: numbe
   let produced = 0;
   let accepted = 0;
   const deadline = performance.now() + 300_000;
-  const prove = (prover: string, b: RollupBatch, onDone: (proof: Groth16Proof) => void) => {
+  const prove = (prover: string, b: RollupBatch, onDone: (proof: BatchProof) => void) => {
     proofsComputed++;
     void proveBatch(b.witness).then(({ proof }) => {
       if (dead.has(prover)) {

@@ -4,23 +4,28 @@ import { execFileSync } from "node:child_process";
 //  DEVNET-ONLY trusted setup for the Ordo reference rollup circuit.
 //
 //  This script generates a powers-of-tau ceremony AND a Groth16 phase-2 key
-//  locally, with a single random contribution each. Whoever runs it knows (or
+//  locally, with a single random contribution each (PLONK needs no phase 2: its
+//  key is derived from the powers of tau alone). Whoever runs it knows (or
 //  could have kept) the toxic waste and can forge proofs. NEVER use the
 //  resulting artifacts for anything that holds value. A production setup needs
 //  a public multi-party phase-1 (e.g. a Perpetual Powers of Tau file) and a
 //  multi-party phase-2 with a random beacon.
 //
-//  Steps (each one skipped when its output already exists and is up to date):
-//    1. compile circuits/rollup_batch.circom with circom2 (WASM circom) --O2
-//       -> build/rollup_batch.r1cs, build/rollup_batch_js/rollup_batch.wasm
-//    2. powers of tau 2^14 (bn128): new -> contribute -> prepare phase2
-//       -> .cache/ptau/pot14_final.ptau   (large, NOT committed)
-//    3. groth16 setup + one phase-2 contribution
-//       -> build/rollup_batch_0000.zkey -> artifacts/rollup_batch_final.zkey
-//    4. export verification key -> artifacts/verification_key.json
-//    5. copy wasm -> artifacts/rollup_batch.wasm, write artifacts/manifest.json
+//  Circuits (each in artifacts/<name>/: circuit.wasm, <system>.zkey,
+//  <system>.vkey.json and manifest.json with the sha256 of each):
+//    rollup_batch       RollupBatch(6, 2), --O2, groth16           (the reference rollup)
+//    rollup_batch_d4b1  RollupBatch(4, 1), --O1, groth16 + plonk   (the multi-proof rollup;
+//                       --O1 because PLONK pays a gate per linear term that --O2 folds in,
+//                       and so that this circuit's PLONK fits the same 2^14 powers of tau)
 //
-//  Usage:   node scripts/setup-circuit.mjs [--ptau-only] [--force]
+//  Steps (each one skipped when its output already exists and is up to date):
+//    1. powers of tau 2^14 (bn128): new -> contribute -> prepare phase2
+//       -> .cache/ptau/pot14_final.ptau   (large, NOT committed)
+//    2. compile circuits/<name>.circom with circom2 (WASM circom) -> build/<name>/
+//    3. per proof system: setup (+ one phase-2 contribution for groth16), export vkey
+//    4. copy the wasm, write manifest.json
+//
+//  Usage:   node scripts/setup-circuit.mjs [--circuit NAME] [--ptau-only] [--force]
 //  Env:     ORDO_PTAU_CACHE=<dir>   where the ptau files live (default .cache/ptau)
 //  Tip:     this is CPU heavy (~15 min on 2 cores, most of it ptau phase2 prep);
 //           `taskset -c 1 nice node scripts/setup-circuit.mjs` keeps it on one core.
@@ -52,7 +57,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // circom2 (WASI) sees only its working directory and below: run it from the directory whose
 // node_modules holds circomlib (the repository root in the monorepo), with paths relative to it.
 const CIRCOM_CWD = path.dirname(path.dirname(path.dirname(require.resolve("circomlib/package.json"))));
-const CIRCUIT = "rollup_batch";
+const CIRCUITS = [
+  { name: "rollup_batch", optimization: "--O2", systems: ["groth16"] },
+  { name: "rollup_batch_d4b1", optimization: "--O1", systems: ["groth16", "plonk"] },
+];
 const CIRCUIT_DIR = path.join(ROOT, "circuits");
 const BUILD = path.join(ROOT, "build");
 const ART = path.join(ROOT, "artifacts");
@@ -65,6 +73,12 @@ const PTAU_FINAL = path.join(PTAU_DIR, `pot${PTAU_POWER}_final.ptau`);
 const args = new Set(process.argv.slice(2));
 const FORCE = args.has("--force");
 const PTAU_ONLY = args.has("--ptau-only");
+const argv = process.argv.slice(2);
+const ONLY = argv.includes("--circuit") ? argv[argv.indexOf("--circuit") + 1] : undefined;
+if (ONLY !== undefined && !CIRCUITS.some((c) => c.name === ONLY)) {
+  console.error(`unknown circuit ${ONLY}: one of ${CIRCUITS.map((c) => c.name).join(", ")}`);
+  process.exit(2);
+}
 
 try {
   os.setPriority(10);
@@ -93,7 +107,7 @@ const logger = {
   },
 };
 
-const timingsFile = path.join(BUILD, "setup-timings.json");
+const timingsFile = path.join(BUILD, "setup-timings.json"); // steps of every circuit, by name
 function recordTiming(step, seconds) {
   let t = {};
   try {
@@ -163,84 +177,87 @@ async function ensurePtau() {
 }
 
 // ---------------------------------------------------------------------------
-// 2. compile (cached on a hash of the circuit sources + compiler version)
+// 2. compile (cached on a hash of the circuit's sources, the compiler and the optimization level)
 // ---------------------------------------------------------------------------
-const R1CS = path.join(BUILD, `${CIRCUIT}.r1cs`);
-const WASM_BUILD = path.join(BUILD, `${CIRCUIT}_js`, `${CIRCUIT}.wasm`);
-const SRC_HASH_FILE = path.join(BUILD, "source-hash.txt");
-
-function sourceHash() {
+function sourceHash(c) {
   const h = createHash("sha256");
-  for (const f of fs
-    .readdirSync(CIRCUIT_DIR)
-    .filter((f) => f.endsWith(".circom"))
-    .sort()) {
+  // The shared templates and this circuit's main component: adding another circuit changes no other one.
+  for (const f of ["rollup.circom", `${c.name}.circom`]) {
     h.update(`${f}\0`)
       .update(fs.readFileSync(path.join(CIRCUIT_DIR, f)))
       .update("\0");
   }
-  h.update(`${pkgVersion("circom2")}|${pkgVersion("circomlib")}|O2`);
+  h.update(`${pkgVersion("circom2")}|${pkgVersion("circomlib")}|${c.optimization}`);
   return h.digest("hex");
 }
 
-function circuitParams() {
-  const src = fs.readFileSync(path.join(CIRCUIT_DIR, `${CIRCUIT}.circom`), "utf8");
+function circuitParams(c) {
+  const src = fs.readFileSync(path.join(CIRCUIT_DIR, `${c.name}.circom`), "utf8");
   const m = src.match(/component\s+main[^=]*=\s*RollupBatch\(\s*(\d+)\s*,\s*(\d+)\s*\)/);
-  if (!m) throw new Error("cannot find `component main = RollupBatch(D, B)` in the circuit");
+  if (!m) throw new Error(`cannot find \`component main = RollupBatch(D, B)\` in ${c.name}.circom`);
   return { depth: Number(m[1]), batchSize: Number(m[2]) };
 }
 
-let sourcesChanged = false;
-async function ensureCompiled() {
-  const hash = sourceHash();
-  const prev = fs.existsSync(SRC_HASH_FILE) ? fs.readFileSync(SRC_HASH_FILE, "utf8").trim() : "";
-  if (!FORCE && prev === hash && exists(R1CS) && exists(WASM_BUILD)) {
-    log("circuit compile cached");
-    return;
+const buildPaths = (c) => {
+  const dir = path.join(BUILD, c.name);
+  return {
+    dir,
+    r1cs: path.join(dir, `${c.name}.r1cs`),
+    wasm: path.join(dir, `${c.name}_js`, `${c.name}.wasm`),
+    hashFile: path.join(dir, "source-hash.txt"),
+  };
+};
+
+/** Compiles `c`; true when it had to (so every key made from the old r1cs is stale). */
+async function ensureCompiled(c) {
+  const b = buildPaths(c);
+  const hash = sourceHash(c);
+  const prev = fs.existsSync(b.hashFile) ? fs.readFileSync(b.hashFile, "utf8").trim() : "";
+  if (!FORCE && prev === hash && exists(b.r1cs) && exists(b.wasm)) {
+    log(`${c.name}: compile cached`);
+    return false;
   }
-  sourcesChanged = true;
-  fs.mkdirSync(BUILD, { recursive: true });
-  await timed("compile_circom_O2", async () => {
+  fs.mkdirSync(b.dir, { recursive: true });
+  await timed(`${c.name}_compile_circom${c.optimization.replace("--", "_")}`, async () => {
     const cli = require.resolve("circom2/cli.js");
     execFileSync(
       process.execPath,
       [
         cli,
-        path.relative(CIRCOM_CWD, path.join(CIRCUIT_DIR, `${CIRCUIT}.circom`)),
+        path.relative(CIRCOM_CWD, path.join(CIRCUIT_DIR, `${c.name}.circom`)),
         "--r1cs",
         "--wasm",
-        "--O2",
+        c.optimization,
         "-o",
-        path.relative(CIRCOM_CWD, BUILD),
+        path.relative(CIRCOM_CWD, b.dir),
         "-l",
         "node_modules",
       ],
       { cwd: CIRCOM_CWD, stdio: "inherit" },
     );
   });
-  fs.writeFileSync(SRC_HASH_FILE, `${hash}\n`);
+  fs.writeFileSync(b.hashFile, `${hash}\n`);
+  return true;
 }
 
 // ---------------------------------------------------------------------------
-// 3-5. groth16 keys, vkey, artifacts, manifest
+// 3-4. keys per proof system, vkeys, artifacts, manifest
 // ---------------------------------------------------------------------------
-const ZKEY0 = path.join(BUILD, `${CIRCUIT}_0000.zkey`);
-const ZKEY = path.join(ART, `${CIRCUIT}_final.zkey`);
-const VKEY = path.join(ART, "verification_key.json");
-const WASM = path.join(ART, `${CIRCUIT}.wasm`);
-const MANIFEST = path.join(ART, "manifest.json");
+const newer = (a, b) => exists(a) && fs.statSync(a).mtimeMs >= fs.statSync(b).mtimeMs;
 
-async function ensureKeys() {
-  fs.mkdirSync(ART, { recursive: true });
-  const stale = FORCE || sourcesChanged;
-  if (stale || !exists(ZKEY0)) {
-    await timed("groth16_setup", () => atomically(ZKEY0, (tmp) => snarkjs.zKey.newZKey(R1CS, PTAU_FINAL, tmp, logger)));
-  } else log("groth16 initial zkey cached");
-  if (stale || !exists(ZKEY) || fs.statSync(ZKEY).mtimeMs < fs.statSync(ZKEY0).mtimeMs) {
-    await timed("zkey_contribute", () =>
-      atomically(ZKEY, (tmp) =>
+async function ensureGroth16Key(c, stale, zkey) {
+  const b = buildPaths(c);
+  const zkey0 = path.join(b.dir, "groth16_0000.zkey");
+  if (stale || !exists(zkey0)) {
+    await timed(`${c.name}_groth16_setup`, () =>
+      atomically(zkey0, (tmp) => snarkjs.zKey.newZKey(b.r1cs, PTAU_FINAL, tmp, logger)),
+    );
+  } else log(`${c.name}: groth16 initial zkey cached`);
+  if (stale || !newer(zkey, zkey0)) {
+    await timed(`${c.name}_groth16_contribute`, () =>
+      atomically(zkey, (tmp) =>
         snarkjs.zKey.contribute(
-          ZKEY0,
+          zkey0,
           tmp,
           "ordo devnet phase2 (local, INSECURE)",
           randomBytes(32).toString("hex"),
@@ -248,28 +265,56 @@ async function ensureKeys() {
         ),
       ),
     );
-  } else log("final zkey cached");
-  if (!exists(VKEY) || fs.statSync(VKEY).mtimeMs < fs.statSync(ZKEY).mtimeMs) {
-    await timed("export_vkey", async () => {
-      const vk = await snarkjs.zKey.exportVerificationKey(ZKEY, logger);
-      await atomically(VKEY, async (tmp) => fs.writeFileSync(tmp, `${JSON.stringify(vk, null, 1)}\n`));
-    });
-  } else log("verification key cached");
-  if (!exists(WASM) || sha256File(WASM) !== sha256File(WASM_BUILD)) {
-    fs.copyFileSync(WASM_BUILD, WASM);
-    log("copied wasm to artifacts/");
+  } else log(`${c.name}: groth16 final zkey cached`);
+}
+
+async function ensurePlonkKey(c, stale, zkey) {
+  if (!stale && exists(zkey)) {
+    log(`${c.name}: plonk zkey cached`);
+    return;
+  }
+  await timed(`${c.name}_plonk_setup`, () =>
+    atomically(zkey, async (tmp) => {
+      // snarkjs returns -1 (and leaves a file behind) when the powers of tau are too small.
+      const r = await snarkjs.plonk.setup(buildPaths(c).r1cs, PTAU_FINAL, tmp, logger);
+      if (r === -1) throw new Error(`${c.name}: the PLONK circuit does not fit 2^${PTAU_POWER} powers of tau`);
+    }),
+  );
+}
+
+async function ensureKeys(c, stale) {
+  const art = path.join(ART, c.name);
+  fs.mkdirSync(art, { recursive: true });
+  const files = {};
+  const wasm = path.join(art, "circuit.wasm");
+  if (!exists(wasm) || sha256File(wasm) !== sha256File(buildPaths(c).wasm)) {
+    fs.copyFileSync(buildPaths(c).wasm, wasm);
+    log(`${c.name}: copied wasm to artifacts/`);
+  }
+  files[path.basename(wasm)] = wasm;
+  for (const system of c.systems) {
+    const zkey = path.join(art, `${system}.zkey`);
+    const vkey = path.join(art, `${system}.vkey.json`);
+    await (system === "groth16" ? ensureGroth16Key : ensurePlonkKey)(c, stale, zkey);
+    if (!newer(vkey, zkey)) {
+      await timed(`${c.name}_${system}_export_vkey`, async () => {
+        const vk = await snarkjs.zKey.exportVerificationKey(zkey, logger);
+        await atomically(vkey, async (tmp) => fs.writeFileSync(tmp, `${JSON.stringify(vk, null, 1)}\n`));
+      });
+    } else log(`${c.name}: ${system} verification key cached`);
+    files[path.basename(zkey)] = zkey;
+    files[path.basename(vkey)] = vkey;
   }
 
-  const info = await snarkjs.r1cs.info(R1CS); // also prints nothing without a logger
-  const { depth, batchSize } = circuitParams();
-  const artifactsInfo = {};
-  for (const f of [WASM, ZKEY, VKEY]) {
-    artifactsInfo[path.basename(f)] = { sha256: sha256File(f), bytes: fs.statSync(f).size };
-  }
+  const info = await snarkjs.r1cs.info(buildPaths(c).r1cs);
+  const { depth, batchSize } = circuitParams(c);
+  const artifacts = {};
+  for (const [name, f] of Object.entries(files))
+    artifacts[name] = { sha256: sha256File(f), bytes: fs.statSync(f).size };
   const manifest = {
     WARNING:
       "DEVNET ONLY - toxic waste generated locally by scripts/setup-circuit.mjs; proofs can be forged by whoever ran the setup",
-    circuit: `circuits/${CIRCUIT}.circom`,
+    circuit: `circuits/${c.name}.circom`,
     template: `RollupBatch(${depth}, ${batchSize})`,
     depth,
     batchSize,
@@ -278,26 +323,30 @@ async function ensureKeys() {
     wires: info.nVars,
     publicInputs: ["oldRoot", "newRoot", "batchCommitment"],
     privateInputs: info.nPrvInputs,
-    compiler: { circom2: pkgVersion("circom2"), optimization: "--O2" },
+    compiler: { circom2: pkgVersion("circom2"), optimization: c.optimization },
     circomlib: pkgVersion("circomlib"),
     circomlibjs: pkgVersion("circomlibjs"),
     snarkjs: pkgVersion("snarkjs"),
-    provingSystem: "groth16",
+    provingSystems: c.systems,
     curve: "bn128",
     ptauPower: PTAU_POWER,
-    sourceSha256: sourceHash(),
-    artifacts: artifactsInfo,
+    sourceSha256: sourceHash(c),
+    artifacts,
   };
-  fs.writeFileSync(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
-  log(`manifest: ${info.nConstraints} constraints, D=${depth}, B=${batchSize}`);
+  fs.writeFileSync(path.join(art, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  log(
+    `${c.name}: manifest written: ${info.nConstraints} constraints, D=${depth}, B=${batchSize}, ${c.systems.join(" + ")}`,
+  );
 }
 
 async function main() {
   log("Ordo reference rollup setup -- DEVNET ONLY (locally generated toxic waste)");
-  if (!PTAU_ONLY) await ensureCompiled(); // compile first: cheap, fails fast
+  const circuits = CIRCUITS.filter((c) => ONLY === undefined || c.name === ONLY);
+  const stale = new Map();
+  if (!PTAU_ONLY) for (const c of circuits) stale.set(c.name, await ensureCompiled(c)); // cheap, fails fast
   await ensurePtau();
   if (PTAU_ONLY) return;
-  await ensureKeys();
+  for (const c of circuits) await ensureKeys(c, stale.get(c.name));
   log("all done");
 }
 

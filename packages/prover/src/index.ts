@@ -27,15 +27,30 @@ export {
   type TransferResult,
 } from "./rollup/batch.js";
 export {
+  CIRCUITS,
+  circuitByName,
+  MULTI_PROOF_CIRCUIT,
+  PROOF_SYSTEMS,
+  type ProofSystem,
+  REFERENCE_CIRCUIT,
+  type RollupCircuit,
+} from "./rollup/circuits.js";
+export { FIELD, leafHash, poseidonHash } from "./rollup/poseidon.js";
+export {
   ARTIFACTS_DIR,
   artifactPaths,
+  type BatchProof,
+  decodeProofBundle,
+  encodeProofBundle,
   type Groth16Proof,
   loadVerificationKey,
+  type PlonkProof,
+  type ProofBundle,
   proveBatch,
   shutdownSnarkjs,
   verifyBatch,
-} from "./rollup/groth16.js";
-export { FIELD, leafHash, poseidonHash } from "./rollup/poseidon.js";
+  verifyingKeyHash,
+} from "./rollup/proofs.js";
 export { ProvingWorker } from "./rollup/proving-worker.js";
 export {
   chunkBatches,
@@ -49,12 +64,7 @@ export {
   U32_LIMIT,
   U64_LIMIT,
 } from "./rollup/transfer.js";
-export {
-  type BlockTransaction,
-  type ExecutorOptions,
-  MarketExecutor,
-  REFERENCE_CIRCUIT,
-} from "./system/market-executor.js";
+export { type BlockTransaction, type ExecutorOptions, MarketExecutor } from "./system/market-executor.js";
 export { RollupTracker, referenceRollupGenesis, type TrackedBatch } from "./system/rollup-tracker.js";
 export {
   accountOf,

@@ -1,4 +1,4 @@
-/** The reference rollup: encoding, commitment, state transition, and real Groth16 proofs with the committed artifacts. */
+/** The rollup circuits: encoding, commitment, state transition, and real Groth16 and PLONK proofs with the committed artifacts. */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -9,18 +9,24 @@ import {
   applyTransfer,
   artifactPaths,
   BATCH_SIZE,
+  type BatchProof,
   batchCommitment,
   buildWitnessInput,
+  CIRCUITS,
   chunkBatches,
   DEPTH,
+  decodeProofBundle,
   decodeTransfer,
+  encodeProofBundle,
   encodeTransfer,
   FIELD,
-  type Groth16Proof,
   loadVerificationKey,
+  MULTI_PROOF_CIRCUIT,
   poseidonHash,
   proveBatch,
   publicSignals,
+  REFERENCE_CIRCUIT,
+  referenceRollupGenesis,
   shutdownSnarkjs,
   TRANSFER_BYTES,
   type Transfer,
@@ -33,12 +39,14 @@ afterAll(shutdownSnarkjs);
 
 const paths = artifactPaths();
 const verificationKey = loadVerificationKey() as { nPublic: number };
-const manifest = JSON.parse(readFileSync(paths.manifest, "utf8")) as {
-  depth: number;
-  batchSize: number;
-  constraints: number;
-  artifacts: Record<string, { sha256: string; bytes: number }>;
-};
+const manifestOf = (circuit = REFERENCE_CIRCUIT) =>
+  JSON.parse(readFileSync(artifactPaths(circuit).manifest, "utf8")) as {
+    depth: number;
+    batchSize: number;
+    constraints: number;
+    provingSystems: string[];
+    artifacts: Record<string, { sha256: string; bytes: number }>;
+  };
 
 const genesis = () =>
   new AccountTree(DEPTH, [
@@ -60,16 +68,29 @@ async function proveAndVerify(state: AccountTree, transfers: Transfer[]) {
 }
 
 describe("reference rollup", () => {
-  it("has artifacts that match their manifest and the JS parameters", () => {
-    expect(manifest.depth).toBe(DEPTH);
-    expect(manifest.batchSize).toBe(BATCH_SIZE);
-    expect(verificationKey.nPublic).toBe(3);
-    expect(manifest.constraints).toBe(15087);
+  it.each(CIRCUITS)("has artifacts for $name that match its manifest and the JS parameters", (circuit) => {
+    const manifest = manifestOf(circuit);
+    expect(manifest).toMatchObject({
+      depth: circuit.depth,
+      batchSize: circuit.batchSize,
+      provingSystems: circuit.systems,
+    });
+    for (const system of circuit.systems)
+      expect((loadVerificationKey(circuit, system) as { nPublic: number }).nPublic).toBe(3);
+    const dir = dirname(artifactPaths(circuit).manifest);
     for (const [name, { sha256, bytes }] of Object.entries(manifest.artifacts)) {
-      const data = readFileSync(join(dirname(paths.manifest), name));
+      const data = readFileSync(join(dir, name));
       expect(data.length, name).toBe(bytes);
       expect(createHash("sha256").update(data).digest("hex"), name).toBe(sha256);
     }
+    expect(Object.keys(manifest.artifacts).sort()).toEqual(
+      ["circuit.wasm", ...circuit.systems.flatMap((s) => [`${s}.zkey`, `${s}.vkey.json`])].sort(),
+    );
+  });
+
+  it("pins the reference circuit's size", () => {
+    expect([REFERENCE_CIRCUIT.depth, REFERENCE_CIRCUIT.batchSize]).toEqual([DEPTH, BATCH_SIZE]);
+    expect(manifestOf().constraints).toBe(15087);
   });
 
   it("encodes a transfer in 25 bytes, round-trips it, and refuses malformed bytes", () => {
@@ -129,7 +150,7 @@ describe("reference rollup", () => {
     expect(fresh.root).toBe(s.root);
   });
 
-  let full: { w: ReturnType<typeof buildWitnessInput>; proof: Groth16Proof } | undefined;
+  let full: { w: ReturnType<typeof buildWitnessInput>; proof: BatchProof } | undefined;
 
   it("proves a full batch with Groth16, and the proof verifies", async () => {
     const s = genesis();
@@ -192,7 +213,40 @@ describe("reference rollup", () => {
     const witness: { type: "mem"; data?: Uint8Array } = { type: "mem" };
     await wtns.calculate(w.input, paths.wasm, witness);
     const forgedSignals = publicSignals({ oldRoot: w.oldRoot, newRoot: forced.root, commitment: w.commitment });
-    const { proof } = await groth16.prove(paths.zkey, witness);
+    const { proof } = await groth16.prove(paths.zkey("groth16"), witness);
     expect(await groth16.verify(verificationKey, forgedSignals, proof)).toBe(false);
   }, 60_000);
+
+  it("proves a multi-proof batch with Groth16 and with PLONK; each verifies only its own statement", async () => {
+    const c = MULTI_PROOF_CIRCUIT;
+    const s = referenceRollupGenesis(c);
+    const w = buildWitnessInput(s, [{ from: 2, to: 15, amount: 250n, nonce: 0n }], c.batchSize);
+    expect(w.results).toEqual([{ applied: true }]);
+    const inputs = { oldRoot: w.oldRoot, newRoot: w.newRoot, commitment: w.commitment };
+    const bundle = encodeProofBundle({
+      groth16: (await proveBatch(w, { circuit: c, system: "groth16" })).proof,
+      plonk: (await proveBatch(w, { circuit: c, system: "plonk" })).proof,
+    });
+    const decoded = decodeProofBundle(bundle);
+    for (const system of c.systems) {
+      const proof = decoded?.[system] as BatchProof;
+      const key = loadVerificationKey(c, system);
+      expect(await verifyBatch(key, inputs, proof, system), system).toBe(true);
+      expect(await verifyBatch(key, { ...inputs, newRoot: w.oldRoot }, proof, system), system).toBe(false);
+    }
+    // A proof of one system is no proof in the other, and a malformed proof is an invalid one, not an error.
+    expect(await verifyBatch(loadVerificationKey(c, "plonk"), inputs, decoded?.groth16 as BatchProof, "plonk")).toBe(
+      false,
+    );
+    expect(await verifyBatch(loadVerificationKey(c, "groth16"), inputs, decoded?.plonk as BatchProof, "groth16")).toBe(
+      false,
+    );
+  }, 120_000);
+
+  it("decodes a proof bundle only as a JSON object keyed by known proof systems", () => {
+    expect(decodeProofBundle(encodeProofBundle({}))).toEqual({});
+    for (const bad of ["[1]", "null", '"x"', '{"stark":{}}', '{"groth16":1}', "{", "\xff"])
+      expect(decodeProofBundle(new TextEncoder().encode(bad)), bad).toBeNull();
+    expect(decodeProofBundle(new Uint8Array([0xff, 0xfe]))).toBeNull();
+  });
 });

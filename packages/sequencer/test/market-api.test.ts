@@ -37,7 +37,7 @@ const signed = (key: typeof prover, nonce: number, body: SystemTransactionBody) 
 
 describe("prover market on the validators", () => {
   it("executes signed system transactions on every validator, and refuses unsigned or malformed ones", async () => {
-    const vkHash = net.markets[0]?.executor.referenceVerifyingKeyHash as string;
+    const vkHash = net.markets[0]?.executor.verifyingKeyHashOf(REFERENCE_CIRCUIT) as string;
     expect(
       (
         await post(
@@ -45,7 +45,7 @@ describe("prover market on the validators", () => {
           signed(operator, 0, {
             kind: "register-rollup",
             namespace: 77,
-            circuit: REFERENCE_CIRCUIT,
+            circuit: REFERENCE_CIRCUIT.name,
             verifyingKeyHash: vkHash,
             feeDeposit: 10_000n,
             deadlineBlocks: 30,

@@ -11,7 +11,7 @@ import type { AccountTree } from "./account-tree.js";
 import { poseidonHash } from "./poseidon.js";
 import { normalizeTransfer, type Transfer, U64_LIMIT } from "./transfer.js";
 
-/** Parameters of `circuits/rollup_batch.circom` (the tests check them against the artifacts' manifest). */
+/** Parameters of the reference circuit, `circuits/rollup_batch.circom` (the tests check them against its manifest). */
 export const DEPTH = 6;
 export const BATCH_SIZE = 2;
 
@@ -74,7 +74,7 @@ export function applyTransfer(state: AccountTree, tx: Transfer): TransferResult 
 }
 
 export interface BatchWitness {
-  /** The circuit input (decimal strings) for `groth16.fullProve`. */
+  /** The circuit input (decimal strings) for snarkjs's `fullProve`. */
   input: Record<string, string | string[] | string[][]>;
   oldRoot: bigint;
   newRoot: bigint;
@@ -84,10 +84,17 @@ export interface BatchWitness {
   state: AccountTree;
 }
 
-/** The witness of one batch of at most `BATCH_SIZE` finalized transfers, valid or not, in order. */
-export function buildWitnessInput(state: AccountTree, transfers: readonly Transfer[]): BatchWitness {
-  if (transfers.length > BATCH_SIZE)
-    throw new RangeError(`a batch holds at most ${BATCH_SIZE} transfers, got ${transfers.length}`);
+/**
+ * The witness of one batch of at most `batchSize` finalized transfers, valid or
+ * not, in order, for a circuit of `batchSize` slots and `state.depth` levels.
+ */
+export function buildWitnessInput(
+  state: AccountTree,
+  transfers: readonly Transfer[],
+  batchSize: number = BATCH_SIZE,
+): BatchWitness {
+  if (transfers.length > batchSize)
+    throw new RangeError(`a batch holds at most ${batchSize} transfers, got ${transfers.length}`);
   const txs = transfers.map(normalizeTransfer);
   const post = state.clone();
   const str = (x: bigint | number) => x.toString();
@@ -105,7 +112,7 @@ export function buildWitnessInput(state: AccountTree, transfers: readonly Transf
     recipientSiblings: [] as string[][],
   };
   const results: TransferResult[] = [];
-  for (let i = 0; i < BATCH_SIZE; i++) {
+  for (let i = 0; i < batchSize; i++) {
     const t = txs[i];
     if (t === undefined) {
       // A padding slot: all zero, disabled in the circuit (slot index ≥ count).

@@ -1,12 +1,14 @@
 /**
- * Groth16 proving in a child process (`workers/prove-worker.mjs`), one proof at a
- * time, so the caller's event loop never blocks. A process rather than a worker
+ * Proving in a child process (`workers/prove-worker.mjs`), one proof at a time,
+ * so the caller's event loop never blocks. A process rather than a worker
  * thread: snarkjs's own thread pool cannot run inside a worker thread.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Groth16Proof } from "snarkjs";
-import { artifactPaths } from "./groth16.js";
+import { type ProofSystem, REFERENCE_CIRCUIT, type RollupCircuit } from "./circuits.js";
+import { artifactPaths, type BatchProof } from "./proofs.js";
+
+type Proved = { proof: BatchProof; publicSignals: string[] };
 
 export class ProvingWorker {
   private readonly worker: ChildProcess = fork(
@@ -18,13 +20,10 @@ export class ProvingWorker {
     },
   );
   private nextId = 0;
-  private readonly waiting = new Map<
-    number,
-    { resolve: (r: { proof: Groth16Proof; publicSignals: string[] }) => void; reject: (e: Error) => void }
-  >();
+  private readonly waiting = new Map<number, { resolve: (r: Proved) => void; reject: (e: Error) => void }>();
 
   constructor() {
-    this.worker.on("message", (m: { id: number; proof?: Groth16Proof; publicSignals?: string[]; error?: string }) => {
+    this.worker.on("message", (m: { id: number; proof?: BatchProof; publicSignals?: string[]; error?: string }) => {
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.waiting.delete(m.id);
@@ -39,12 +38,12 @@ export class ProvingWorker {
     this.worker.on("exit", (code) => fail(new Error(`the proving process exited with code ${code}`)));
   }
 
-  prove(input: object): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
+  prove(input: object, circuit: RollupCircuit = REFERENCE_CIRCUIT, system: ProofSystem = "groth16"): Promise<Proved> {
     const id = this.nextId++;
-    const p = artifactPaths();
+    const p = artifactPaths(circuit);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.send({ id, input, wasm: p.wasm, zkey: p.zkey });
+      this.worker.send({ id, system, input, wasm: p.wasm, zkey: p.zkey(system) });
     });
   }
 

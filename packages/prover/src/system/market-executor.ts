@@ -2,15 +2,14 @@
  * What every validator runs on each committed block, in height order: the
  * block's system transactions (namespace 0: decoded, signature and nonce
  * checked, proofs verified against public inputs the validator computed
- * itself) through the prover market, then the block's batches of registered
- * reference rollups as new jobs. Deterministic: the same blocks give the same
- * market on every validator.
+ * itself, in every proof system the rollup's circuit requires) through the
+ * prover market, then the block's batches of registered rollups as new jobs.
+ * Deterministic: the same blocks give the same market on every validator.
  */
-import { sha256, toHex } from "@ordo/core";
-import type { Groth16Proof } from "snarkjs";
 import { ProverMarket } from "../market/market.js";
 import type { FinalizedBatch, MarketConfig, MarketEvent, MarketTransaction } from "../market/types.js";
-import { loadVerificationKey, verifyBatch } from "../rollup/groth16.js";
+import { CIRCUITS, circuitByName, type ProofSystem, type RollupCircuit } from "../rollup/circuits.js";
+import { decodeProofBundle, loadVerificationKey, verifyBatch, verifyingKeyHash } from "../rollup/proofs.js";
 import { RollupTracker } from "./rollup-tracker.js";
 import {
   accountOf,
@@ -19,9 +18,6 @@ import {
   type SystemTransaction,
   verifySystemTransaction,
 } from "./system-transaction.js";
-
-/** The circuit name a rollup registers to be proven with the reference circuit. */
-export const REFERENCE_CIRCUIT = "rollup_batch";
 
 export interface ExecutorOptions {
   chainId: number;
@@ -40,15 +36,25 @@ export class MarketExecutor {
   readonly chainId: number;
   private readonly nonces = new Map<string, number>();
   private readonly trackers = new Map<number, RollupTracker>();
-  private readonly verificationKey = loadVerificationKey();
-  /** sha256 of the reference verification key's canonical JSON: what `register-rollup` must name. */
-  readonly referenceVerifyingKeyHash: string;
+  /** Each known circuit's verification keys and their hash (what `register-rollup` must name with it). */
+  private readonly keys = new Map<string, { hash: string; keys: Map<ProofSystem, object> }>(
+    CIRCUITS.map((c) => [
+      c.name,
+      { hash: verifyingKeyHash(c), keys: new Map(c.systems.map((s) => [s, loadVerificationKey(c, s)])) },
+    ]),
+  );
   counters = { systemTransactions: 0, refused: 0, proofsVerified: 0, proofsInvalid: 0 };
 
   constructor(o: ExecutorOptions) {
     this.chainId = o.chainId;
     this.market = new ProverMarket({ balances: o.balances }, o.config);
-    this.referenceVerifyingKeyHash = toHex(sha256(new TextEncoder().encode(JSON.stringify(this.verificationKey))));
+  }
+
+  /** The verifying-key hash a rollup must register with `circuit`. */
+  verifyingKeyHashOf(circuit: RollupCircuit): string {
+    const k = this.keys.get(circuit.name);
+    if (!k) throw new RangeError(`unknown circuit ${circuit.name}`);
+    return k.hash;
   }
 
   rollup(namespace: number): RollupTracker | undefined {
@@ -71,6 +77,11 @@ export class MarketExecutor {
       if (t.namespace !== SYSTEM_NAMESPACE) continue;
       const tx = this.admit(t.data);
       if (!tx) continue;
+      // A rollup nobody could prove would only turn into slashed jobs: refuse circuits this network cannot verify.
+      if (tx.body.kind === "register-rollup" && this.keys.get(tx.body.circuit)?.hash !== tx.body.verifyingKeyHash) {
+        this.counters.refused++;
+        continue;
+      }
       const from = accountOf(tx.from);
       const applied = this.market.apply(height, from, await this.toMarket(from, tx));
       for (const e of applied)
@@ -84,7 +95,10 @@ export class MarketExecutor {
         this.market.rollup(tx.body.namespace) &&
         !this.trackers.has(tx.body.namespace)
       )
-        this.trackers.set(tx.body.namespace, new RollupTracker(tx.body.namespace));
+        this.trackers.set(
+          tx.body.namespace,
+          new RollupTracker(tx.body.namespace, circuitByName(tx.body.circuit) as RollupCircuit),
+        );
     }
     const batches: FinalizedBatch[] = [];
     const byNamespace = new Map<number, Uint8Array[]>();
@@ -135,22 +149,19 @@ export class MarketExecutor {
     return { kind: "submit-proof", job: body.job, verdict: valid ? "valid" : "invalid" };
   }
 
+  /** Valid iff the bundle holds exactly one proof per system of the rollup's circuit, and each verifies. */
   private async verifyProof(batch: FinalizedBatch, proofBytes: Uint8Array): Promise<boolean> {
-    const rollup = this.market.rollup(batch.namespace);
-    const tracked = this.trackers.get(batch.namespace)?.batch(batch.height, batch.index);
-    if (!rollup || !tracked) return false;
-    if (rollup.circuit !== REFERENCE_CIRCUIT || rollup.verifyingKeyHash !== this.referenceVerifyingKeyHash)
-      return false;
-    let proof: Groth16Proof;
-    try {
-      proof = JSON.parse(new TextDecoder().decode(proofBytes)) as Groth16Proof;
-    } catch {
-      return false;
+    const tracker = this.trackers.get(batch.namespace);
+    const tracked = tracker?.batch(batch.height, batch.index);
+    const keys = tracker && this.keys.get(tracker.circuit.name)?.keys;
+    const bundle = decodeProofBundle(proofBytes);
+    if (!tracker || !tracked || !keys || !bundle) return false;
+    const systems = tracker.circuit.systems;
+    if (Object.keys(bundle).length !== systems.length) return false;
+    for (const system of systems) {
+      const proof = bundle[system];
+      if (!proof || !(await verifyBatch(keys.get(system) as object, tracked, proof, system))) return false;
     }
-    try {
-      return await verifyBatch(this.verificationKey, tracked, proof);
-    } catch {
-      return false; // a malformed proof object
-    }
+    return true;
   }
 }

@@ -5,7 +5,8 @@
  * proof is then checked against inputs nobody but the chain chose.
  */
 import { AccountTree } from "../rollup/account-tree.js";
-import { BATCH_SIZE, type BatchWitness, buildWitnessInput, DEPTH } from "../rollup/batch.js";
+import { type BatchWitness, buildWitnessInput } from "../rollup/batch.js";
+import { REFERENCE_CIRCUIT, type RollupCircuit } from "../rollup/circuits.js";
 import { chunkBatches, transfersFromFinalized } from "../rollup/transfer.js";
 
 export interface TrackedBatch {
@@ -21,29 +22,37 @@ export interface TrackedBatch {
 }
 
 /** The devnet genesis of every reference rollup: accounts 0–15 hold 1,000,000 each. */
-export function referenceRollupGenesis(): AccountTree {
+export function referenceRollupGenesis(circuit: RollupCircuit = REFERENCE_CIRCUIT): AccountTree {
   return new AccountTree(
-    DEPTH,
+    circuit.depth,
     Array.from({ length: 16 }, (_, index) => ({ index, balance: 1_000_000n })),
   );
 }
 
 export class RollupTracker {
   readonly namespace: number;
+  readonly circuit: RollupCircuit;
   private state: AccountTree;
   private readonly batches = new Map<string, TrackedBatch>();
   private readonly order: string[] = [];
 
-  constructor(namespace: number, genesis: AccountTree = referenceRollupGenesis()) {
+  constructor(
+    namespace: number,
+    circuit: RollupCircuit = REFERENCE_CIRCUIT,
+    genesis: AccountTree = referenceRollupGenesis(circuit),
+  ) {
+    if (genesis.depth !== circuit.depth)
+      throw new RangeError(`genesis depth ${genesis.depth} is not the circuit's ${circuit.depth}`);
     this.namespace = namespace;
+    this.circuit = circuit;
     this.state = genesis;
   }
 
   /** Takes the namespace's finalized transactions of the block at `height`; returns the proof batches they make. */
   finalize(height: number, blobs: readonly Uint8Array[]): TrackedBatch[] {
     const out: TrackedBatch[] = [];
-    for (const [index, transfers] of chunkBatches(transfersFromFinalized(blobs), BATCH_SIZE).entries()) {
-      const w = buildWitnessInput(this.state, transfers);
+    for (const [index, transfers] of chunkBatches(transfersFromFinalized(blobs), this.circuit.batchSize).entries()) {
+      const w = buildWitnessInput(this.state, transfers, this.circuit.batchSize);
       const batch: TrackedBatch = {
         height,
         index,
@@ -70,7 +79,7 @@ export class RollupTracker {
   /** The witness a prover needs for a batch (null once the batch is proven and its state dropped). */
   witness(height: number, index: number): BatchWitness | null {
     const b = this.batches.get(`${height}/${index}`);
-    return b?.pre ? buildWitnessInput(b.pre, b.transfers) : null;
+    return b?.pre ? buildWitnessInput(b.pre, b.transfers, this.circuit.batchSize) : null;
   }
 
   markProven(height: number, index: number): void {

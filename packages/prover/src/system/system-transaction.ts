@@ -30,7 +30,8 @@ export interface SystemTransaction {
 }
 
 export const SYSTEM_NAMESPACE = 0;
-export const MAX_PROOF_BYTES = 4096;
+/** A bundle of a Groth16 (~0.8 KB) and a PLONK (~2.3 KB) proof as JSON fits with room to spare. */
+export const MAX_PROOF_BYTES = 16_384;
 const VERSION = 1;
 const KINDS = ["register-prover", "unbond", "register-rollup", "commit-bid", "reveal-bid", "submit-proof"] as const;
 const SIGNING_TAG = new TextEncoder().encode("ordo/system-tx/v1");

@@ -134,6 +134,7 @@ export function registerMarketRoutes(
           const t = market.executor.rollup(ns);
           return {
             namespace: ns,
+            circuit: t?.circuit.name ?? null,
             provenRoot: t ? `0x${t.provenRoot.toString(16)}` : null,
             latestRoot: t ? `0x${t.latestRoot.toString(16)}` : null,
             ...(t ? t.counts : {}),
@@ -145,10 +146,18 @@ export function registerMarketRoutes(
   app.get<{ Params: { id: string } }>("/v1/market/jobs/:id/witness", { schema: witnessSchema }, async (request) => {
     const job = m().job(Number(request.params.id));
     const batch = job?.batch;
-    const witness = batch ? market.executor.rollup(batch.namespace)?.witness(batch.height, batch.index) : null;
-    if (!job || !batch || !witness)
+    const tracker = batch ? market.executor.rollup(batch.namespace) : undefined;
+    const witness = batch ? tracker?.witness(batch.height, batch.index) : null;
+    if (!job || !batch || !tracker || !witness)
       throw o.notFound(`job ${request.params.id} is not bound to a batch awaiting proof here`);
-    return { job: job.id, batch, input: witness.input };
+    // The circuit says which proofs the job needs: one per system.
+    return {
+      job: job.id,
+      batch,
+      circuit: tracker.circuit.name,
+      systems: tracker.circuit.systems,
+      input: witness.input,
+    };
   });
 
   app.get<{ Params: { account: string } }>(

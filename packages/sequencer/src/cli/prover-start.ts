@@ -1,24 +1,32 @@
 /**
  * `ordo prover start`: a prover daemon. It follows the market over a
  * validator's API, bonds, bids with sealed bids and reveals them, and proves
- * the jobs bound to it in a worker thread, submitting every market step as a
- * signed system transaction. One JSON log line per step (pino).
+ * the jobs bound to it in a separate process (one proof per proof system the
+ * rollup's circuit requires), submitting every market step as a signed system
+ * transaction. One JSON log line per step (pino); Prometheus metrics on
+ * `--metrics-port`.
  */
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   accountOf,
+  circuitByName,
+  encodeProofBundle,
   encodeSystemTransaction,
   type FinalizedBatch,
   type JobStatus,
   type MarketView,
+  type ProofBundle,
+  type ProofSystem,
   ProverAgent,
   ProvingWorker,
   type SystemTransactionBody,
   signSystemTransaction,
 } from "@ordo/prover";
 import { pino } from "pino";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { readSystemKeyFile } from "./files.js";
 import { UsageError } from "./usage.js";
 
@@ -55,6 +63,44 @@ function viewOf(m: MarketJson, me: string, account: AccountJson): MarketView {
   };
 }
 
+/** What a prover daemon exports: its work, its bids and its standing in the market. */
+function proverMetrics() {
+  const registry = new Registry();
+  const r = { registers: [registry] };
+  return {
+    registry,
+    proofsComputed: new Counter({
+      name: "ordo_prover_proofs_computed_total",
+      help: "Proofs this prover computed, by proof system",
+      labelNames: ["system"],
+      ...r,
+    }),
+    proofsSubmitted: new Counter({
+      name: "ordo_prover_proofs_submitted_total",
+      help: "Proof bundles submitted",
+      ...r,
+    }),
+    provingSeconds: new Histogram({
+      name: "ordo_prover_proving_seconds",
+      help: "Wall time of one proof, by proof system",
+      labelNames: ["system"],
+      buckets: [0.5, 1, 2, 4, 8, 16, 32, 64],
+      ...r,
+    }),
+    provingFailures: new Counter({ name: "ordo_prover_proving_failures_total", help: "Proofs that failed", ...r }),
+    submissions: new Counter({
+      name: "ordo_prover_submissions_total",
+      help: "System transactions submitted, by kind and outcome",
+      labelNames: ["kind", "outcome"],
+      ...r,
+    }),
+    jobsInProgress: new Gauge({ name: "ordo_prover_jobs_in_progress", help: "Jobs being proven now", ...r }),
+    bond: new Gauge({ name: "ordo_prover_bond", help: "Bonded stake, as the node reports it", ...r }),
+    locked: new Gauge({ name: "ordo_prover_bond_locked", help: "Bond held as collateral by open jobs", ...r }),
+    height: new Gauge({ name: "ordo_prover_market_height", help: "The committed height the market view is at", ...r }),
+  };
+}
+
 export async function proverStart(args: string[], help: string): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -64,6 +110,7 @@ export async function proverStart(args: string[], help: string): Promise<void> {
       price: { type: "string" },
       bond: { type: "string" },
       "invalid-proofs": { type: "boolean" },
+      "metrics-port": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -75,6 +122,9 @@ export async function proverStart(args: string[], help: string): Promise<void> {
     throw new UsageError("--price must be an integer");
   if (values.bond !== undefined && !/^[0-9]{1,18}$/.test(values.bond))
     throw new UsageError("--bond must be an integer");
+  const metricsPort = values["metrics-port"] === undefined ? undefined : Number(values["metrics-port"]);
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort < 65536))
+    throw new UsageError("--metrics-port must be a TCP port (0-65535)");
   const node = values.node.replace(/\/$/, "");
   const key = await readSystemKeyFile(resolve(values.key), true);
   const me = accountOf(key.publicKey);
@@ -87,6 +137,18 @@ export async function proverStart(args: string[], help: string): Promise<void> {
   });
   const worker = new ProvingWorker();
   const counts = { proofsComputed: 0, proofsSubmitted: 0 };
+  const metrics = proverMetrics();
+  const metricsServer =
+    metricsPort === undefined
+      ? undefined
+      : createServer((req, res) => {
+          if (req.url !== "/metrics") return void res.writeHead(404).end();
+          void metrics.registry.metrics().then((text) => {
+            res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text);
+          });
+        });
+  if (metricsServer && metricsPort !== undefined)
+    await new Promise<void>((ok, fail) => metricsServer.once("error", fail).listen(metricsPort, "127.0.0.1", ok));
   let nonce = (await getJson<AccountJson>(`${node}/v1/market/accounts/${me}`)).nextNonce;
   let registering = false;
   let lastSubmitAt = 0;
@@ -100,9 +162,11 @@ export async function proverStart(args: string[], help: string): Promise<void> {
       body: data,
     });
     if (r.status !== 202) {
+      metrics.submissions.inc({ kind: body.kind, outcome: "refused" });
       log.warn({ kind: body.kind, status: r.status, body: await r.text() }, "submission refused");
       return;
     }
+    metrics.submissions.inc({ kind: body.kind, outcome: "accepted" });
     nonce++;
     lastSubmitAt = Date.now();
     log.info(
@@ -118,33 +182,55 @@ export async function proverStart(args: string[], help: string): Promise<void> {
   };
 
   const prove = async (jobId: number) => {
-    const w = await getJson<{ input: object }>(`${node}/v1/market/jobs/${jobId}/witness`);
-    log.info({ job: jobId }, "proving");
-    const t0 = performance.now();
-    let proofJson: string;
-    if (values["invalid-proofs"]) {
-      proofJson = JSON.stringify({ pi_a: ["1", "2", "1"], pi_b: [], pi_c: [], protocol: "groth16", curve: "bn128" });
-    } else {
-      const { proof } = await worker.prove(w.input);
-      counts.proofsComputed++;
-      proofJson = JSON.stringify(proof);
+    const w = await getJson<{ circuit: string; systems: ProofSystem[]; input: object }>(
+      `${node}/v1/market/jobs/${jobId}/witness`,
+    );
+    const circuit = circuitByName(w.circuit);
+    if (!circuit) throw new Error(`job ${jobId} needs circuit ${w.circuit}, which this prover does not have`);
+    const bundle: ProofBundle = {};
+    metrics.jobsInProgress.inc();
+    try {
+      for (const [i, system] of circuit.systems.entries()) {
+        log.info({ job: jobId, circuit: circuit.name, system, step: `${i + 1}/${circuit.systems.length}` }, "proving");
+        const t0 = performance.now();
+        if (values["invalid-proofs"]) {
+          bundle[system] = { pi_a: ["1", "2", "1"], pi_b: [], pi_c: [], protocol: "groth16", curve: "bn128" };
+          continue;
+        }
+        const { proof } = await worker.prove(w.input, circuit, system);
+        const seconds = (performance.now() - t0) / 1000;
+        counts.proofsComputed++;
+        metrics.proofsComputed.inc({ system });
+        metrics.provingSeconds.observe({ system }, seconds);
+        bundle[system] = proof;
+        log.info({ job: jobId, system, ms: Math.round(seconds * 1000), ...counts }, "proved");
+      }
+    } catch (e) {
+      metrics.provingFailures.inc();
+      throw e;
+    } finally {
+      metrics.jobsInProgress.dec();
     }
-    log.info({ job: jobId, ms: Math.round(performance.now() - t0), ...counts }, "proved");
     enqueue(async () => {
-      await submit({ kind: "submit-proof", job: jobId, proof: new TextEncoder().encode(proofJson) });
+      await submit({ kind: "submit-proof", job: jobId, proof: encodeProofBundle(bundle) });
       counts.proofsSubmitted++;
+      metrics.proofsSubmitted.inc();
     });
   };
 
   const shutdown = async () => {
     stopping = true;
     log.info(counts, "stopping");
+    metricsServer?.close();
     await worker.terminate();
     process.exit(0);
   };
   process.once("SIGINT", () => void shutdown());
   process.once("SIGTERM", () => void shutdown());
-  log.info({ account: me, node, price: String(values.price ?? 10) }, "prover started");
+  log.info(
+    { account: me, node, price: String(values.price ?? 10), metrics: metricsPort === undefined ? null : metricsPort },
+    "prover started",
+  );
 
   while (!stopping) {
     try {
@@ -156,6 +242,9 @@ export async function proverStart(args: string[], help: string): Promise<void> {
       // took those numbers; lower for a while means ours were dropped.
       if (account.nextNonce > nonce || (account.nextNonce < nonce && Date.now() - lastSubmitAt > 5_000))
         nonce = account.nextNonce;
+      metrics.height.set(market.height);
+      metrics.bond.set(Number(account.prover?.bond ?? 0));
+      metrics.locked.set(Number(account.prover?.locked ?? 0));
       if (!account.prover && !registering) {
         registering = true;
         enqueue(() => submit({ kind: "register-prover", bond: BigInt(values.bond ?? 10_000) }));
