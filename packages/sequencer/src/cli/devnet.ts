@@ -1,10 +1,20 @@
 /**
  * `ordo devnet`: a whole local network in one command. Creates a fresh genesis,
  * starts each validator as its own OS process with its own data dir and ports,
- * waits for finality, prints the endpoints, then a status line every few
- * seconds, and stops everything cleanly on Ctrl-C.
+ * waits for finality, registers the reference rollups and starts the prover
+ * daemons, prints the endpoints, then a status line every few seconds, and
+ * stops everything cleanly on Ctrl-C.
  */
+import type { ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
+import {
+  DEVNET_ROLLUPS,
+  exampleTransferBody,
+  registerDevnetRollups,
+  rollupProgress,
+  startDevnetProvers,
+} from "./devnet-market.js";
+import { int } from "./usage.js";
 import { type NodeStatus, nodeStatus, startValidatorProcesses } from "./validator-processes.js";
 
 /** Submits one probe transaction and resolves with its submit→final latency (ms), or null. */
@@ -38,6 +48,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
       "api-port": { type: "string" },
       dir: { type: "string" },
       "interval-ms": { type: "string" },
+      provers: { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -47,20 +58,33 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
   const basePort = Number(values["base-port"] ?? 9000);
   const apiPort = Number(values["api-port"] ?? 8000);
   const interval = Number(values["interval-ms"] ?? 3000);
+  const proverCount = int("provers", values.provers, 3, 0, 16);
   process.stdout.write("starting validators...\n");
   const net = await startValidatorProcesses({
     validators: n,
     basePort,
     apiPort,
     cli: [...process.execArgv, ...cli],
+    provers: proverCount,
     ...(values.dir ? { dir: values.dir } : {}),
   });
   const { apis } = net;
+  let provers: ChildProcess[] = [];
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write("\nstopping the devnet...\n");
+    await Promise.all(
+      provers.map(
+        (p) =>
+          new Promise<void>((res) => {
+            if (p.exitCode !== null || p.signalCode !== null) return res();
+            p.once("exit", () => res());
+            p.kill("SIGTERM");
+          }),
+      ),
+    );
     await net.stop();
     process.exit(code);
   };
@@ -78,6 +102,31 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
   process.stdout.write(`finalizing after ${((Date.now() - t0) / 1000).toFixed(1)} s. Endpoints:\n`);
   for (const [i, api] of apis.entries())
     process.stdout.write(`  validator ${i}: ${api}  (P2P 127.0.0.1:${basePort + i})\n`);
+  const metricsPort = (j: number) => apiPort + 100 + j;
+  if (proverCount > 0) {
+    try {
+      await registerDevnetRollups(net.dir, apis[0] as string);
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      await stop(1);
+    }
+    provers = startDevnetProvers({
+      dir: net.dir,
+      apis,
+      provers: proverCount,
+      cli: [...process.execArgv, ...cli],
+      metricsPort,
+    });
+    for (const { namespace, circuit } of DEVNET_ROLLUPS)
+      process.stdout.write(`  rollup ${namespace}: circuit ${circuit.name} (${circuit.systems.join(" + ")})\n`);
+    for (let j = 0; j < proverCount; j++)
+      process.stdout.write(
+        `  prover ${j}: metrics http://127.0.0.1:${metricsPort(j)}/metrics  log ${net.dir}/prover-${j}/prover.log\n`,
+      );
+    process.stdout.write(
+      `prove a transfer: curl -X POST -H 'content-type: application/json' -d '${exampleTransferBody()}' ${apis[0]}/v1/namespaces/1/transactions\n`,
+    );
+  }
   process.stdout.write(
     `submit: curl -X POST -H 'content-type: application/json' -d '{"data":"aGVsbG8="}' ${apis[0]}/v1/namespaces/7/transactions\nCtrl-C stops the devnet.\n`,
   );
@@ -100,8 +149,12 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
     last = { at: now, final };
     const sorted = [...latencies].sort((a, b) => a - b);
     const p50 = sorted.length ? `${Math.round(sorted[Math.floor(sorted.length / 2)] as number)} ms` : "n/a";
+    const rollups = proverCount > 0 ? await rollupProgress(apis[k % n] as string) : null;
+    const proversUp = provers.filter((p) => p.exitCode === null && p.signalCode === null).length;
     process.stdout.write(
-      `height ${height}  tx/s ${tps.toFixed(1)}  p50 submit→final ${p50}  validators up ${up.length}/${n}\n`,
+      `height ${height}  tx/s ${tps.toFixed(1)}  p50 submit→final ${p50}  validators up ${up.length}/${n}${
+        proverCount > 0 ? `  provers up ${proversUp}/${proverCount}${rollups ? `  ${rollups}` : ""}` : ""
+      }\n`,
     );
   }
 }

@@ -12,6 +12,7 @@ import { loadOrCreatePeerKey, peerIdOf } from "../p2p/peer-key.js";
 import { createBlsKeyFile } from "./files.js";
 import { GENESIS_CREATE_HELP, genesisCreate } from "./genesis-create.js";
 import { PROVER_START_HELP } from "./prover-start-help.js";
+import { ROLLUP_REGISTER_HELP } from "./rollup-register-help.js";
 import { UsageError } from "./usage.js";
 
 const HELP: Record<string, string> = {
@@ -24,6 +25,7 @@ Commands:
   devnet            start a whole local network (N validator processes) and watch it
   load              submit random transactions for K rollups at a steady rate
   prover start      run a prover: bond, bid, prove jobs of the prover market
+  rollup register   register a namespace as a rollup proven by the prover market
 
 Run \`ordo <command> --help\` for a command's options.
 `,
@@ -35,14 +37,20 @@ possession and peer id to put in a genesis file. Refuses to overwrite keys.
 `,
   "genesis create": GENESIS_CREATE_HELP,
   "prover start": PROVER_START_HELP,
-  devnet: `Usage: ordo devnet [--validators N] [--base-port P] [--api-port P] [--dir DIR] [--interval-ms MS]
+  "rollup register": ROLLUP_REGISTER_HELP,
+  devnet: `Usage: ordo devnet [--validators N] [--provers K] [--base-port P] [--api-port P] [--dir DIR]
+                   [--interval-ms MS]
 
 Creates a fresh network (in DIR, or a temporary directory removed on exit),
 starts each validator as its own process with its own data dir and ports
-(P2P from 9000, API from 8000 by default), waits for finality, prints the
-endpoints, then a status line every few seconds: height, finalized tx/s,
-p50 submit-to-final latency of a probe transaction, validators up.
-Ctrl-C stops every validator cleanly.
+(P2P from 9000, API from 8000 by default), and waits for finality. Then it
+registers two rollups with the prover market (namespace 1: the reference
+circuit, Groth16; namespace 2: the multi-proof circuit, Groth16 + PLONK) and
+starts K prover daemons (default 3; 0 for none), whose metrics are on ports
+from API+100 and whose logs are in DIR/prover-j/prover.log. It prints the
+endpoints, then a status line every few seconds: height, finalized tx/s, p50
+submit-to-final latency of a probe transaction, validators and provers up, and
+each rollup's proven/finalized batches. Ctrl-C stops every process cleanly.
 `,
   load: `Usage: ordo load [--rate R] [--namespaces K] [--size BYTES] [--api URL,URL,...] [--seconds S]
 
@@ -96,6 +104,10 @@ async function main(argv: string[]): Promise<void> {
     case "prover start": {
       const { proverStart } = await import("./prover-start.js");
       return proverStart(rest, HELP["prover start"] as string);
+    }
+    case "rollup register": {
+      const { rollupRegister } = await import("./rollup-register.js");
+      return rollupRegister(rest, HELP["rollup register"] as string);
     }
     default:
       if (b === "--help" || b === undefined) {

@@ -14,7 +14,6 @@ import {
   accountOf,
   circuitByName,
   encodeProofBundle,
-  encodeSystemTransaction,
   type FinalizedBatch,
   type JobStatus,
   type MarketView,
@@ -23,11 +22,11 @@ import {
   ProverAgent,
   ProvingWorker,
   type SystemTransactionBody,
-  signSystemTransaction,
 } from "@ordo/prover";
 import { pino } from "pino";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { readSystemKeyFile } from "./files.js";
+import { getJson, postSystemTransaction } from "./system-client.js";
 import { UsageError } from "./usage.js";
 
 export { PROVER_START_HELP } from "./prover-start-help.js";
@@ -42,12 +41,6 @@ interface MarketJson {
 interface AccountJson {
   nextNonce: number;
   prover: { bond: string; locked: string } | null;
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-  if (!r.ok) throw new Error(`GET ${url}: HTTP ${r.status} ${await r.text()}`);
-  return (await r.json()) as T;
 }
 
 function viewOf(m: MarketJson, me: string, account: AccountJson): MarketView {
@@ -155,15 +148,10 @@ export async function proverStart(args: string[], help: string): Promise<void> {
   let stopping = false;
 
   const submit = async (body: SystemTransactionBody) => {
-    const data = encodeSystemTransaction(signSystemTransaction(chainId, key, nonce, body));
-    const r = await fetch(`${node}/v1/system/transactions`, {
-      method: "POST",
-      headers: { "content-type": "application/octet-stream" },
-      body: data,
-    });
+    const r = await postSystemTransaction(node, chainId, key, nonce, body);
     if (r.status !== 202) {
       metrics.submissions.inc({ kind: body.kind, outcome: "refused" });
-      log.warn({ kind: body.kind, status: r.status, body: await r.text() }, "submission refused");
+      log.warn({ kind: body.kind, status: r.status, body: r.text }, "submission refused");
       return;
     }
     metrics.submissions.inc({ kind: body.kind, outcome: "accepted" });

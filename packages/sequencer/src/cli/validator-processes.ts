@@ -38,6 +38,8 @@ export async function startValidatorProcesses(o: {
   dir?: string;
   /** Node arguments that run the `ordo` CLI, e.g. `[...process.execArgv, "path/to/ordo.ts"]`. */
   cli: string[];
+  /** Prover keys (and market balances) to create in the genesis (default 3). */
+  provers?: number;
   stdio?: "inherit" | "ignore";
 }): Promise<ValidatorProcesses> {
   const n = o.validators;
@@ -51,6 +53,8 @@ export async function startValidatorProcesses(o: {
     String(o.basePort),
     "--api-port",
     String(o.apiPort),
+    "--provers",
+    String(o.provers ?? 3),
   ]);
   const apis = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${o.apiPort + i}`);
   const procs = Array.from({ length: n }, (_, i) =>
