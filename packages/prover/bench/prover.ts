@@ -1,5 +1,6 @@
 /**
- * `npm run bench:prover`: real Groth16 proofs of reference-rollup batches,
+ * `npm run bench:prover`: real proofs of rollup batches (Groth16; with
+ * `--circuit rollup_batch_d4b1`, a Groth16 and a PLONK proof per batch),
  * assigned through the prover market (sealed bids, beacon, bonding, deadlines),
  * against the same proofs made by one designated prover with no market, in one
  * run. A block is `--block-ms` of wall time; the market and the validators'
@@ -16,18 +17,20 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import {
   AccountTree,
-  type BatchProof,
   type BatchWitness,
   batchCommitment,
   buildWitnessInput,
-  DEPTH,
+  CIRCUITS,
+  circuitByName,
   type FinalizedBatch,
   loadVerificationKey,
   type MarketEvent,
   type MarketTransaction,
+  type ProofBundle,
   ProverAgent,
   ProverMarket,
   proveBatch,
+  type RollupCircuit,
   shutdownSnarkjs,
   type Transfer,
   verifyBatch,
@@ -38,19 +41,28 @@ const { values } = parseArgs({
     batches: { type: "string", default: "9" },
     "batch-every": { type: "string", default: "30" },
     "block-ms": { type: "string", default: "100" },
+    circuit: { type: "string", default: "rollup_batch" },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: bench:prover [--batches 9] [--batch-every 30 (blocks)] [--block-ms 100]");
+  console.log(
+    `usage: bench:prover [--batches 9] [--batch-every 30 (blocks)] [--block-ms 100] [--circuit ${CIRCUITS.map((c) => c.name).join("|")}]`,
+  );
   process.exit(0);
 }
+const found = circuitByName(values.circuit);
+if (!found) {
+  console.error(`--circuit must be one of ${CIRCUITS.map((c) => c.name).join(", ")}`);
+  process.exit(2);
+}
+const CIRCUIT: RollupCircuit = found;
 const BATCHES = Number(values.batches);
 const BATCH_EVERY = Number(values["batch-every"]);
 const BLOCK_MS = Number(values["block-ms"]);
 const NS = 42;
 const OPERATOR = "rollup-operator";
-const verificationKey = loadVerificationKey();
+const verificationKeys = new Map(CIRCUIT.systems.map((system) => [system, loadVerificationKey(CIRCUIT, system)]));
 
 interface RollupBatch {
   batch: FinalizedBatch;
@@ -59,10 +71,11 @@ interface RollupBatch {
   finalizedAt: number;
 }
 
-/** The rollup's finalized batches: two valid transfers each, chained state roots. */
+/** The rollup's finalized batches: full batches of valid transfers, chained state roots. */
 function makeBatches(): { state: AccountTree; next(height: number, index: number): RollupBatch } {
+  const circuit = CIRCUIT;
   let state = new AccountTree(
-    DEPTH,
+    circuit.depth,
     Array.from({ length: 8 }, (_, index) => ({ index, balance: 1_000_000n })),
   );
   const nonces = new Array<bigint>(8).fill(0n);
@@ -70,14 +83,14 @@ function makeBatches(): { state: AccountTree; next(height: number, index: number
   return {
     state,
     next(height, index) {
-      const transfers = [0, 1].map((j) => {
+      const transfers = Array.from({ length: circuit.batchSize }, (_, j) => {
         const from = (k + j) % 8;
         const tx = { from, to: (from + 3) % 8, amount: 7n, nonce: nonces[from] as bigint };
         nonces[from] = (nonces[from] as bigint) + 1n;
         return tx;
       });
-      k += 2;
-      const witness = buildWitnessInput(state, transfers);
+      k += circuit.batchSize;
+      const witness = buildWitnessInput(state, transfers, circuit.batchSize);
       state = witness.state;
       return {
         batch: { namespace: NS, height, index, sizeClass: 1 },
@@ -89,10 +102,22 @@ function makeBatches(): { state: AccountTree; next(height: number, index: number
   };
 }
 
-/** The validators' check of a proof: public inputs recomputed from the batch's transfers, not taken from the prover. */
-async function validatorsVerify(b: RollupBatch, proof: BatchProof): Promise<boolean> {
-  const commitment = batchCommitment(b.transfers);
-  return verifyBatch(verificationKey, { oldRoot: b.witness.oldRoot, newRoot: b.witness.newRoot, commitment }, proof);
+/** The validators' check of a bundle: public inputs recomputed from the batch's transfers, every system's proof valid. */
+async function validatorsVerify(b: RollupBatch, bundle: ProofBundle): Promise<boolean> {
+  const inputs = { oldRoot: b.witness.oldRoot, newRoot: b.witness.newRoot, commitment: batchCommitment(b.transfers) };
+  for (const [system, key] of verificationKeys) {
+    const proof = bundle[system];
+    if (!proof || !(await verifyBatch(key, inputs, proof, system))) return false;
+  }
+  return true;
+}
+
+/** One proof per system of the circuit, one after another (as a prover daemon makes them). */
+async function proveBundle(b: RollupBatch): Promise<ProofBundle> {
+  const circuit = CIRCUIT;
+  const bundle: ProofBundle = {};
+  for (const system of circuit.systems) bundle[system] = (await proveBatch(b.witness, { circuit, system })).proof;
+  return bundle;
 }
 
 interface Result {
@@ -150,7 +175,7 @@ async function runScenario(name: string, opts: { market: boolean; provers: numbe
   apply(OPERATOR, {
     kind: "register-rollup",
     namespace: NS,
-    circuit: "rollup_batch",
+    circuit: CIRCUIT.name,
     verifyingKeyHash: "devnet",
     feeDeposit: 1_000_000n,
     deadlineBlocks: 60,
@@ -162,9 +187,9 @@ async function runScenario(name: string, opts: { market: boolean; provers: numbe
   let produced = 0;
   let accepted = 0;
   const deadline = performance.now() + 300_000;
-  const prove = (prover: string, b: RollupBatch, onDone: (proof: BatchProof) => void) => {
+  const prove = (prover: string, b: RollupBatch, onDone: (proof: ProofBundle) => void) => {
     proofsComputed++;
-    void proveBatch(b.witness).then(({ proof }) => {
+    void proveBundle(b).then((proof) => {
       if (dead.has(prover)) {
         proofsWasted++;
         return;
@@ -246,7 +271,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 console.log(
-  `bench:prover: ${BATCHES} batches of 2 transfers (RollupBatch(6, 2), Groth16), one every ${BATCH_EVERY} blocks of ${BLOCK_MS} ms; ${availableParallelism()} cores, node ${process.version}`,
+  `bench:prover: ${BATCHES} batches of ${CIRCUIT.batchSize} transfer(s) (${CIRCUIT.name}: RollupBatch(${CIRCUIT.depth}, ${CIRCUIT.batchSize}), ${CIRCUIT.systems.join(" + ")}), one every ${BATCH_EVERY} blocks of ${BLOCK_MS} ms; ${availableParallelism()} cores, node ${process.version}`,
 );
 const results: Result[] = [];
 results.push(await runScenario("designated prover, no market (baseline)", { market: false, provers: 1 }));
@@ -256,7 +281,7 @@ await shutdownSnarkjs();
 
 const base = results[0] as Result;
 console.log(
-  "\nscenario | batches proven | finality→accepted p50 ms | mean ms | vs baseline | proofs computed (wasted) | CPU s per accepted proof | vs baseline | slashes | reassigned",
+  "\nscenario | batches proven | finality→accepted p50 ms | mean ms | vs baseline | proof bundles computed (wasted) | CPU s per accepted bundle | vs baseline | slashes | reassigned",
 );
 for (const r of results) {
   const cpuPer = r.cpuSeconds / Math.max(1, r.accepted);
