@@ -12,11 +12,12 @@ interface IOrdoLightClient {
     /// The `namespaceRoot` of the finalized Ordo block at `height`, or zero when the light client holds none.
     function finalizedNamespaceRoot(uint64 height) external view returns (bytes32);
 
-    /// Reverts (with the light client's custom errors) unless `signature` is a BLS12-381 aggregate (G2, 192-byte
-    /// uncompressed EIP-2537 encoding... see OrdoLightClient) over `digest` by signers of the current committee
-    /// holding more than 2/3 of its stake. `publicKeys` and `stakes` are the whole current committee, in index
-    /// order (the light client checks them against the committee it holds); bit i of `signerBitmap` (LSB first
-    /// within each byte) marks validator i as a signer.
+    /// Reverts (with the light client's custom errors) unless `signature` is a BLS12-381 aggregate signature
+    /// (min-pk, ciphersuite BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_) over the 32 bytes `digest` by signers of
+    /// the current committee holding more than 2/3 of its stake. Points use the EIP-2537 uncompressed encodings:
+    /// `signature` is a 256-byte G2 point, each of `publicKeys` a 128-byte G1 point. `publicKeys` and `stakes`
+    /// are the whole current committee, in index order (checked against the committee hash the light client
+    /// holds); bit i of `signerBitmap` (LSB first within each byte) marks validator i as a signer.
     function verifyQuorum(
         bytes32 digest,
         bytes calldata signerBitmap,
