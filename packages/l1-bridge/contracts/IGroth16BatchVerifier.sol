@@ -5,7 +5,7 @@ pragma solidity ^0.8.28;
 /// A proof is [a.x, a.y, b.x1, b.x0, b.y1, b.y0, c.x, c.y] (the order the EVM pairing precompile takes G2
 /// coordinates in); public inputs are field elements below the BN254 scalar field order, in circuit order.
 interface IGroth16BatchVerifier {
-    /// The sha256 of the verification key's canonical JSON (as `verifyingKeyHash` in @ordo/prover computes it).
+    /// The sha256 of the verification key's canonical JSON (as `verifyingKeyHash` in the prover package computes it).
     function verifyingKeyHash() external view returns (bytes32);
 
     /// One proof: 4 pairings.

@@ -1,0 +1,120 @@
+/**
+ * The L1 light client from TypeScript: Ordo's compressed BLS points in the
+ * EIP-2537 encodings the contract takes, its committee and certificate
+ * arguments, and deployment through viem.
+ */
+
+import { bls12_381 } from "@noble/curves/bls12-381.js";
+import type { BlockHeader, QuorumCertificate, Validator } from "@ordo/core";
+import { toHex } from "@ordo/core";
+import type { Address, Hex, PublicClient, WalletClient } from "viem";
+import { OrdoLightClientAbi, OrdoLightClientBytecode } from "./generated/OrdoLightClient.js";
+
+/** A base-field element as EIP-2537 wants it: 64 bytes, big-endian, the top 16 zero. */
+function fp(x: bigint): Uint8Array {
+  const out = new Uint8Array(64);
+  let v = x;
+  for (let i = 63; i >= 16; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** A compressed (48-byte) G1 point as the 128-byte EIP-2537 encoding; throws if it is not a valid point. */
+export function g1ToEip2537(compressed: Uint8Array): Hex {
+  const { x, y } = bls12_381.G1.Point.fromBytes(compressed).toAffine();
+  return toHex(new Uint8Array([...fp(x), ...fp(y)]));
+}
+
+/** A compressed (96-byte) G2 point as the 256-byte EIP-2537 encoding (x.c0, x.c1, y.c0, y.c1). */
+export function g2ToEip2537(compressed: Uint8Array): Hex {
+  const { x, y } = bls12_381.G2.Point.fromBytes(compressed).toAffine();
+  return toHex(new Uint8Array([...fp(x.c0), ...fp(x.c1), ...fp(y.c0), ...fp(y.c1)]));
+}
+
+/** The committee as every quorum check takes it: EIP-2537 keys and stakes, in validator index order. */
+export interface CommitteeArgs {
+  publicKeys: Hex[];
+  stakes: bigint[];
+}
+
+export function committeeArgs(validators: readonly Pick<Validator, "publicKey" | "stake">[]): CommitteeArgs {
+  return { publicKeys: validators.map((v) => g1ToEip2537(v.publicKey)), stakes: validators.map((v) => v.stake) };
+}
+
+export interface HeaderArgs {
+  chainId: bigint;
+  epoch: bigint;
+  round: bigint;
+  height: bigint;
+  parentHash: Hex;
+  namespaceRoot: Hex;
+  payloadHash: Hex;
+  validatorSetHash: Hex;
+  proposer: number;
+  timestampMs: bigint;
+}
+
+export function headerArgs(h: BlockHeader): HeaderArgs {
+  return {
+    chainId: BigInt(h.chainId),
+    epoch: BigInt(h.epoch),
+    round: BigInt(h.round),
+    height: BigInt(h.height),
+    parentHash: toHex(h.parentHash),
+    namespaceRoot: toHex(h.namespaceRoot),
+    payloadHash: toHex(h.payloadHash),
+    validatorSetHash: toHex(h.validatorSetHash),
+    proposer: h.proposer,
+    timestampMs: BigInt(h.timestampMs),
+  };
+}
+
+/**
+ * The arguments of `submitFinalityCertificate` for `header`, finalized by `qc`:
+ * the quorum certificate whose `committedHash` is the header's hash.
+ */
+export function finalityCertificateArgs(
+  header: BlockHeader,
+  qc: QuorumCertificate,
+  committee: CommitteeArgs,
+): readonly [
+  HeaderArgs,
+  { epoch: bigint; round: bigint; blockHash: Hex; signerBitmap: Hex; signature: Hex },
+  Hex[],
+  bigint[],
+] {
+  return [
+    headerArgs(header),
+    {
+      epoch: BigInt(qc.epoch),
+      round: BigInt(qc.round),
+      blockHash: toHex(qc.blockHash),
+      signerBitmap: toHex(qc.signers),
+      signature: g2ToEip2537(qc.signature),
+    },
+    committee.publicKeys,
+    committee.stakes,
+  ];
+}
+
+/** Deploys `OrdoLightClient` trusting `committee` at `epoch`; resolves with its address once mined. */
+export async function deployLightClient(
+  clients: { wallet: WalletClient; public: PublicClient },
+  o: { ordoChainId: number; epoch: number; committee: CommitteeArgs },
+): Promise<Address> {
+  const account = clients.wallet.account;
+  if (!account) throw new Error("the wallet client needs an account to deploy");
+  const hash = await clients.wallet.deployContract({
+    abi: OrdoLightClientAbi,
+    bytecode: OrdoLightClientBytecode,
+    account,
+    chain: clients.wallet.chain,
+    args: [BigInt(o.ordoChainId), BigInt(o.epoch), o.committee.publicKeys, o.committee.stakes],
+  });
+  const receipt = await clients.public.waitForTransactionReceipt({ hash });
+  if (!receipt.contractAddress || receipt.status !== "success")
+    throw new Error(`deploying OrdoLightClient failed (transaction ${hash})`);
+  return receipt.contractAddress;
+}
