@@ -83,6 +83,9 @@ contract OrdoLightClient is IOrdoLightClient {
     error StaleEpoch(uint64 current, uint64 got);
     error UnknownEpoch(uint64 current, uint64 got);
     error AlreadyFinalized(uint64 height);
+    error EmptyHeaders();
+    error NotAChain(uint64 height);
+    error ConflictingHeader(uint64 height);
     error WrongValidatorSet(bytes32 expected, bytes32 got);
     error CommitteeMismatch();
     error InvalidCommittee(string reason);
@@ -99,31 +102,52 @@ contract OrdoLightClient is IOrdoLightClient {
 
     // ------------------------------------------------------------------ finality
 
-    /// Verifies `certificate` (a quorum of the current committee over the vote that commits `header`) and stores
-    /// the header as finalized. `publicKeys` and `stakes` are the whole current committee, in index order.
+    /// Verifies `certificate` — a quorum of the current committee over the vote whose `committedHash` is the hash
+    /// of the last of `headers` — and stores every header as finalized: the last by the certificate, each one
+    /// before it as the parent its successor names (consensus commits a block with its ancestors, so a
+    /// certificate exists only for the block each commit ends at). `headers` ascend by one height at a time.
+    /// `publicKeys` and `stakes` are the whole current committee, in index order.
     function submitFinalityCertificate(
-        BlockHeader calldata header,
+        BlockHeader[] calldata headers,
         Certificate calldata certificate,
         bytes[] calldata publicKeys,
         uint96[] calldata stakes
     ) external {
-        if (header.chainId != ordoChainId) revert WrongChain(ordoChainId, header.chainId);
+        uint256 n = headers.length;
+        if (n == 0) revert EmptyHeaders();
+        BlockHeader calldata head = headers[n - 1];
+        if (head.chainId != ordoChainId) revert WrongChain(ordoChainId, head.chainId);
         if (certificate.epoch < currentEpoch) revert StaleEpoch(currentEpoch, certificate.epoch);
         if (certificate.epoch > currentEpoch) revert UnknownEpoch(currentEpoch, certificate.epoch);
-        if (header.validatorSetHash != validatorSetHash) revert WrongValidatorSet(validatorSetHash, header.validatorSetHash);
-        if (finalized[header.height].headerHash != bytes32(0)) revert AlreadyFinalized(header.height);
-        bytes32 headerHash = sha256(abi.encode(header));
+        if (head.validatorSetHash != validatorSetHash) revert WrongValidatorSet(validatorSetHash, head.validatorSetHash);
+        if (finalized[head.height].headerHash != bytes32(0)) revert AlreadyFinalized(head.height);
+        bytes32 headHash = sha256(abi.encode(head));
         bytes32 digest = sha256(
-            abi.encode(VOTE_TAG, ordoChainId, certificate.epoch, certificate.round, certificate.blockHash, headerHash)
+            abi.encode(VOTE_TAG, ordoChainId, certificate.epoch, certificate.round, certificate.blockHash, headHash)
         );
         _verifyQuorum(digest, certificate.signerBitmap, certificate.signature, publicKeys, stakes);
-        finalized[header.height] = Finalized(headerHash, header.namespaceRoot, header.timestampMs);
-        if (header.height > latestHeight) {
-            latestHeight = header.height;
-            latestTimestampMs = header.timestampMs;
+        _store(head, headHash, certificate.epoch);
+        bytes32 childParent = head.parentHash;
+        for (uint256 i = n - 1; i > 0; i--) {
+            BlockHeader calldata h = headers[i - 1];
+            if (h.height + 1 != headers[i].height) revert NotAChain(h.height);
+            bytes32 hash = sha256(abi.encode(h));
+            if (hash != childParent) revert NotAChain(h.height);
+            childParent = h.parentHash;
+            bytes32 known = finalized[h.height].headerHash;
+            if (known == bytes32(0)) _store(h, hash, certificate.epoch);
+            else if (known != hash) revert ConflictingHeader(h.height); // two finalized headers: a safety failure
+        }
+    }
+
+    function _store(BlockHeader calldata h, bytes32 hash, uint64 epoch) internal {
+        finalized[h.height] = Finalized(hash, h.namespaceRoot, h.timestampMs);
+        if (h.height > latestHeight) {
+            latestHeight = h.height;
+            latestTimestampMs = h.timestampMs;
             lastUpdatedAt = block.timestamp;
         }
-        emit HeaderFinalized(header.height, headerHash, header.namespaceRoot, certificate.epoch);
+        emit HeaderFinalized(h.height, hash, h.namespaceRoot, epoch);
     }
 
     /// Moves to the next epoch's committee, certified by the current one: signers with more than 2/3 of the

@@ -72,21 +72,22 @@ export function headerArgs(h: BlockHeader): HeaderArgs {
 }
 
 /**
- * The arguments of `submitFinalityCertificate` for `header`, finalized by `qc`:
- * the quorum certificate whose `committedHash` is the header's hash.
+ * The arguments of `submitFinalityCertificate`: `headers` ascending one height
+ * at a time, the last finalized by `qc` (the quorum certificate whose
+ * `committedHash` is its hash), each earlier one the parent its successor names.
  */
 export function finalityCertificateArgs(
-  header: BlockHeader,
+  headers: readonly BlockHeader[],
   qc: QuorumCertificate,
   committee: CommitteeArgs,
 ): readonly [
-  HeaderArgs,
+  HeaderArgs[],
   { epoch: bigint; round: bigint; blockHash: Hex; signerBitmap: Hex; signature: Hex },
   Hex[],
   bigint[],
 ] {
   return [
-    headerArgs(header),
+    headers.map(headerArgs),
     {
       epoch: BigInt(qc.epoch),
       round: BigInt(qc.round),

@@ -156,13 +156,13 @@ describe("OrdoLightClient", () => {
     const c = committee(0, [10n, 20n, 30n, 40n]);
     const lc = await deploy(c);
     const h = header(c, 5);
-    await submit(lc, finalityCertificateArgs(h, certify(c, h, [1, 2, 3]), c.args));
+    await submit(lc, finalityCertificateArgs([h], certify(c, h, [1, 2, 3]), c.args));
     expect(await read(lc, "finalizedNamespaceRoot", [5n])).toBe(toHex(h.namespaceRoot));
     expect(await read(lc, "finalizedHeaderHash", [5n])).toBe(toHex(hashHeader(h)));
     expect(await read(lc, "latestHeight")).toBe(5n);
     // An older height is still final: it may arrive later (a proof may need it).
     const h3 = header(c, 3);
-    await submit(lc, finalityCertificateArgs(h3, certify(c, h3, [0, 1, 2, 3]), c.args));
+    await submit(lc, finalityCertificateArgs([h3], certify(c, h3, [0, 1, 2, 3]), c.args));
     expect(await read(lc, "finalizedNamespaceRoot", [3n])).toBe(toHex(h3.namespaceRoot));
     expect(await read(lc, "latestHeight")).toBe(5n);
   });
@@ -182,11 +182,13 @@ describe("OrdoLightClient", () => {
       });
     // Signed by the right keys, over another message.
     const other = certify(c, h, [1, 2, 3], voteDigest(CHAIN, 0, 99, new Uint8Array(32), hashHeader(h)));
-    expect(await revertOf(sim(finalityCertificateArgs(h, { ...good, signature: other.signature }, c.args)))).toBe(
+    expect(await revertOf(sim(finalityCertificateArgs([h], { ...good, signature: other.signature }, c.args)))).toBe(
       "InvalidSignature",
     );
     // 60 of 100 is not more than 2/3.
-    expect(await revertOf(sim(finalityCertificateArgs(h, certify(c, h, [0, 1, 2]), c.args)))).toBe("InsufficientStake");
+    expect(await revertOf(sim(finalityCertificateArgs([h], certify(c, h, [0, 1, 2]), c.args)))).toBe(
+      "InsufficientStake",
+    );
     // Exactly 2/3 is not enough either.
     const even = committee(0, [1n, 1n, 1n]);
     const lcEven = await deploy(even);
@@ -197,36 +199,36 @@ describe("OrdoLightClient", () => {
           address: lcEven,
           abi: OrdoLightClientAbi,
           functionName: "submitFinalityCertificate",
-          args: finalityCertificateArgs(he, certify(even, he, [0, 1]), even.args),
+          args: finalityCertificateArgs([he], certify(even, he, [0, 1]), even.args),
           account: clients.wallet.account,
         }),
       ),
     ).toBe("InsufficientStake");
     // The bitmap claims a signer whose signature is not in the aggregate.
     expect(
-      await revertOf(sim(finalityCertificateArgs(h, { ...good, signers: createBitmap(4, [0, 1, 2, 3]) }, c.args))),
+      await revertOf(sim(finalityCertificateArgs([h], { ...good, signers: createBitmap(4, [0, 1, 2, 3]) }, c.args))),
     ).toBe("InvalidSignature");
     // Any header field changed after signing.
     expect(
-      await revertOf(sim(finalityCertificateArgs({ ...h, namespaceRoot: new Uint8Array(32) }, good, c.args))),
+      await revertOf(sim(finalityCertificateArgs([{ ...h, namespaceRoot: new Uint8Array(32) }], good, c.args))),
     ).toBe("InvalidSignature");
-    expect(await revertOf(sim(finalityCertificateArgs({ ...h, height: 10 }, good, c.args)))).toBe("InvalidSignature");
-    expect(await revertOf(sim(finalityCertificateArgs({ ...h, chainId: 8 }, good, c.args)))).toBe("WrongChain");
+    expect(await revertOf(sim(finalityCertificateArgs([{ ...h, height: 10 }], good, c.args)))).toBe("InvalidSignature");
+    expect(await revertOf(sim(finalityCertificateArgs([{ ...h, chainId: 8 }], good, c.args)))).toBe("WrongChain");
     expect(
-      await revertOf(sim(finalityCertificateArgs({ ...h, validatorSetHash: new Uint8Array(32) }, good, c.args))),
+      await revertOf(sim(finalityCertificateArgs([{ ...h, validatorSetHash: new Uint8Array(32) }], good, c.args))),
     ).toBe("WrongValidatorSet");
     // Another committee's keys (or stakes) in place of the one the light client holds.
     const foreign = committee(0, [10n, 20n, 30n, 40n]);
-    expect(await revertOf(sim(finalityCertificateArgs(h, good, foreign.args)))).toBe("CommitteeMismatch");
-    expect(await revertOf(sim(finalityCertificateArgs(h, good, { ...c.args, stakes: [10n, 20n, 30n, 41n] })))).toBe(
+    expect(await revertOf(sim(finalityCertificateArgs([h], good, foreign.args)))).toBe("CommitteeMismatch");
+    expect(await revertOf(sim(finalityCertificateArgs([h], good, { ...c.args, stakes: [10n, 20n, 30n, 41n] })))).toBe(
       "CommitteeMismatch",
     );
     // A bitmap with bits past the committee.
-    expect(await revertOf(sim(finalityCertificateArgs(h, { ...good, signers: new Uint8Array([0xfe]) }, c.args)))).toBe(
-      "BadSignerBitmap",
-    );
-    await submit(lc, finalityCertificateArgs(h, good, c.args));
-    expect(await revertOf(sim(finalityCertificateArgs(h, good, c.args)))).toBe("AlreadyFinalized");
+    expect(
+      await revertOf(sim(finalityCertificateArgs([h], { ...good, signers: new Uint8Array([0xfe]) }, c.args))),
+    ).toBe("BadSignerBitmap");
+    await submit(lc, finalityCertificateArgs([h], good, c.args));
+    expect(await revertOf(sim(finalityCertificateArgs([h], good, c.args)))).toBe("AlreadyFinalized");
   });
 
   it("follows a committee change certified by the outgoing committee, then rejects the old epoch's certificates", async () => {
@@ -260,7 +262,7 @@ describe("OrdoLightClient", () => {
     expect(await read(lc, "currentEpoch")).toBe(1n);
     expect(await read(lc, "validatorSetHash")).toBe(toHex(c1.setHash));
     const h = header(c1, 20);
-    await submit(lc, finalityCertificateArgs(h, certify(c1, h, [0, 1, 2, 3]), c1.args));
+    await submit(lc, finalityCertificateArgs([h], certify(c1, h, [0, 1, 2, 3]), c1.args));
     expect(await read(lc, "finalizedNamespaceRoot", [20n])).toBe(toHex(h.namespaceRoot));
     const old = header(c0, 21);
     expect(
@@ -269,11 +271,39 @@ describe("OrdoLightClient", () => {
           address: lc,
           abi: OrdoLightClientAbi,
           functionName: "submitFinalityCertificate",
-          args: finalityCertificateArgs(old, certify(c0, old, [1, 2, 3]), c0.args),
+          args: finalityCertificateArgs([old], certify(c0, old, [1, 2, 3]), c0.args),
           account: clients.wallet.account,
         }),
       ),
     ).toBe("StaleEpoch");
+  });
+
+  it("finalizes a certified header's ancestors by their parent links, and refuses a broken chain", async () => {
+    const c = committee(0, [10n, 20n, 30n, 40n]);
+    const lc = await deploy(c);
+    const chain = [header(c, 11)];
+    for (let height = 12; height <= 14; height++)
+      chain.push({ ...header(c, height), parentHash: hashHeader(chain[chain.length - 1] as BlockHeader) });
+    const tip = chain[3] as BlockHeader;
+    const qc = certify(c, tip, [1, 2, 3]);
+    const sim = (headers: BlockHeader[]) =>
+      clients.public.simulateContract({
+        address: lc,
+        abi: OrdoLightClientAbi,
+        functionName: "submitFinalityCertificate",
+        args: finalityCertificateArgs(headers, qc, c.args),
+        account: clients.wallet.account,
+      });
+    const forged = { ...(chain[1] as BlockHeader), namespaceRoot: new Uint8Array(32) };
+    expect(await revertOf(sim([chain[0] as BlockHeader, forged, chain[2] as BlockHeader, tip]))).toBe("NotAChain");
+    expect(await revertOf(sim([chain[0] as BlockHeader, chain[2] as BlockHeader, tip]))).toBe("NotAChain");
+    expect(await revertOf(sim([]))).toBe("EmptyHeaders");
+    // Height 13 alone first (its own certificate), then the whole chain: the known ancestor is checked, not rewritten.
+    const h13 = chain[2] as BlockHeader;
+    await submit(lc, finalityCertificateArgs([h13], certify(c, h13, [0, 1, 2, 3]), c.args));
+    await submit(lc, finalityCertificateArgs(chain, qc, c.args));
+    for (const h of chain) expect(await read(lc, "finalizedHeaderHash", [BigInt(h.height)])).toBe(toHex(hashHeader(h)));
+    expect(await read(lc, "latestHeight")).toBe(14n);
   });
 
   it("reports how far behind it is", async () => {
@@ -283,7 +313,7 @@ describe("OrdoLightClient", () => {
     await clients.public.request({ method: "evm_mine" as never, params: [] as never });
     expect(await read<bigint>(lc, "staleness")).toBeGreaterThanOrEqual(120n);
     const h = header(c, 1);
-    await submit(lc, finalityCertificateArgs(h, certify(c, h, [0]), c.args));
+    await submit(lc, finalityCertificateArgs([h], certify(c, h, [0]), c.args));
     expect(await read<bigint>(lc, "staleness")).toBeLessThan(5n);
   });
 });
