@@ -43,6 +43,7 @@ export const DOMAIN = {
   proposal: domainTag("proposal"),
   proofOfPossession: domainTag("proof-of-possession"),
   validatorSet: domainTag("validator-set"),
+  proofAttestation: domainTag("proof-attestation"),
 } as const;
 
 const HEADER_ABI = [
@@ -142,4 +143,43 @@ export function hashTransaction(namespace: NamespaceId, data: Uint8Array): Bytes
   buf.writeUIntBE(data.length, 90, 6);
   buf.set(data, 96);
   return sha256(buf);
+}
+
+/** A rollup batch whose proof validators verified: which batch, and the statement its proof establishes. */
+export interface BatchStatement {
+  namespace: NamespaceId;
+  height: number;
+  index: number;
+  /** Field elements (below the BN254 scalar field order). */
+  oldRoot: bigint;
+  newRoot: bigint;
+  commitment: bigint;
+}
+
+function uint256Word(x: bigint): Uint8Array {
+  if (x < 0n || x >= 1n << 256n) throw new RangeError(`${x} is not a uint256`);
+  return hexToBytes(`0x${x.toString(16).padStart(64, "0")}`);
+}
+
+/** `sha256(abi.encode(uint32 namespace, uint64 height, uint32 index, uint256 oldRoot, uint256 newRoot, uint256 commitment))`. */
+export function hashBatchStatement(s: BatchStatement): Bytes32 {
+  return sha256(
+    staticWords([
+      s.namespace,
+      s.height,
+      s.index,
+      uint256Word(s.oldRoot),
+      uint256Word(s.newRoot),
+      uint256Word(s.commitment),
+    ]),
+  );
+}
+
+/**
+ * What validators sign to attest that they verified the proofs of a Merkle
+ * root (`merkleRoot` of `hashBatchStatement` leaves) of batch statements:
+ * `sha256(abi.encode(tag, uint64 chainId, uint64 epoch, bytes32 statementsRoot))`.
+ */
+export function proofAttestationDigest(chainId: number, epoch: number, statementsRoot: Bytes32): Bytes32 {
+  return sha256(staticWords([DOMAIN.proofAttestation, chainId, epoch, statementsRoot]));
 }

@@ -6,9 +6,11 @@ import {
   type BlockHeader,
   DOMAIN,
   encodeHeaderAbi,
+  hashBatchStatement,
   hashHeader,
   hashTransaction,
   PROPOSAL_DIGEST_ABI,
+  proofAttestationDigest,
   proposalDigest,
   sha256,
   TIMEOUT_DIGEST_ABI,
@@ -95,6 +97,37 @@ describe("hand-written ABI words equal viem's encodeAbiParameters", () => {
         expect(toHex(proposalDigest(h))).toBe(viemHash(PROPOSAL_DIGEST_ABI, [toHex(DOMAIN.proposal), toHex(h)]));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it("for batch statements and proof attestations (what the L1 bridge recomputes)", () => {
+    const u32 = fc.integer({ min: 0, max: 0xffffffff });
+    const field = fc.bigInt({ min: 0n, max: (1n << 254n) - 1n });
+    fc.assert(
+      fc.property(u32, uint, u32, field, field, field, uint, uint, b32, (ns, h, i, o, n, c, chain, epoch, root) => {
+        expect(
+          toHex(hashBatchStatement({ namespace: ns, height: h, index: i, oldRoot: o, newRoot: n, commitment: c })),
+        ).toBe(
+          viemHash(
+            [
+              { type: "uint32" },
+              { type: "uint64" },
+              { type: "uint32" },
+              { type: "uint256" },
+              { type: "uint256" },
+              { type: "uint256" },
+            ],
+            [ns, BigInt(h), i, o, n, c],
+          ),
+        );
+        expect(toHex(proofAttestationDigest(chain, epoch, root))).toBe(
+          viemHash(
+            [{ type: "bytes32" }, { type: "uint64" }, { type: "uint64" }, { type: "bytes32" }],
+            [toHex(DOMAIN.proofAttestation), BigInt(chain), BigInt(epoch), toHex(root)],
+          ),
+        );
+      }),
+      { numRuns: 100 },
     );
   });
 });
