@@ -1,8 +1,21 @@
-import { fromHex, verifyNamespaceProof } from "@ordo/core";
+import {
+  bitmapIndices,
+  blstBackend,
+  bytesEqual,
+  fromHex,
+  hashHeader,
+  verifyNamespaceProof,
+  voteDigest,
+} from "@ordo/core";
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NamespaceProofJson, namespaceProofFromJson } from "../src/api/json.js";
+import {
+  headerFromJson,
+  type NamespaceProofJson,
+  namespaceProofFromJson,
+  quorumCertificateFromJson,
+} from "../src/api/json.js";
 import type { ValidatorNode } from "../src/node/validator-node.js";
 import { CHAIN_ID, type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
 
@@ -120,6 +133,38 @@ describe("sequencer API over a real 4-validator network", () => {
       expect(absBody.proof.kind).toBe("absence");
       expect(verifyNamespaceProof(root, ns, [], namespaceProofFromJson(absBody.proof))).toBe(true);
     }
+  }, 60_000);
+
+  it("serves a finality certificate for every committed height that a light client can check", async () => {
+    await waitFor(async () => (net.stores[2]?.latestHeight ?? 0) >= 4, 30_000, "height 4");
+    const keys = (await app(2).inject({ method: "GET", url: "/v1/validators" }))
+      .json()
+      .validators.map((v: { publicKey: string }) => fromHex(v.publicKey)) as Uint8Array[];
+    for (const height of [1, 2, 3]) {
+      const r = await app(2).inject({ method: "GET", url: `/v1/blocks/${height}/finality` });
+      expect(r.statusCode, r.body).toBe(200);
+      const body = r.json();
+      const headers = (body.headers as unknown[]).map(headerFromJson);
+      const qc = quorumCertificateFromJson(body.certificate);
+      expect(headers[0]?.height).toBe(height);
+      expect(headers.at(-1)?.height).toBe(body.certifiedHeight);
+      // Each header is the parent its successor names, and the certificate commits the last.
+      for (let i = 1; i < headers.length; i++)
+        expect(bytesEqual(headers[i]?.parentHash as Uint8Array, hashHeader(headers[i - 1] as never))).toBe(true);
+      expect(bytesEqual(qc.committedHash, hashHeader(headers.at(-1) as never))).toBe(true);
+      const signers = bitmapIndices(qc.signers);
+      expect(signers.length).toBeGreaterThanOrEqual(3);
+      const digest = voteDigest(CHAIN_ID, qc.epoch, qc.round, qc.blockHash, qc.committedHash);
+      expect(
+        blstBackend.fastAggregateVerify(
+          signers.map((i) => keys[i] as Uint8Array),
+          digest,
+          qc.signature,
+        ),
+      ).toBe(true);
+    }
+    expectError(await app(2).inject({ method: "GET", url: "/v1/blocks/999999/finality" }), 404, "NOT_FOUND");
+    expectError(await app(2).inject({ method: "GET", url: "/v1/blocks/x/finality" }), 400, "INVALID_INPUT");
   }, 60_000);
 
   it("answers every bad request with a stable error code, never a 5xx", async () => {

@@ -87,7 +87,10 @@ export class MarketExecutor {
       for (const e of applied)
         if (e.type === "proof-accepted") {
           const b = this.market.job(e.job)?.batch;
-          if (b) this.trackers.get(b.namespace)?.markProven(b.height, b.index);
+          if (b)
+            this.trackers
+              .get(b.namespace)
+              ?.markProven(b.height, b.index, tx.body.kind === "submit-proof" ? tx.body.proof : null);
         }
       events.push(...applied);
       if (

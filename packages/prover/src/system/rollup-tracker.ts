@@ -19,6 +19,8 @@ export interface TrackedBatch {
   newRoot: bigint;
   commitment: bigint;
   proven: boolean;
+  /** The proof bundle the market accepted (kept for relayers to post to the L1). */
+  proof: Uint8Array | null;
 }
 
 /** The devnet genesis of every reference rollup: accounts 0–15 hold 1,000,000 each. */
@@ -62,6 +64,7 @@ export class RollupTracker {
         newRoot: w.newRoot,
         commitment: w.commitment,
         proven: false,
+        proof: null,
       };
       this.state = w.state;
       const key = `${height}/${index}`;
@@ -82,11 +85,17 @@ export class RollupTracker {
     return b?.pre ? buildWitnessInput(b.pre, b.transfers, this.circuit.batchSize) : null;
   }
 
-  markProven(height: number, index: number): void {
+  markProven(height: number, index: number, proof: Uint8Array | null = null): void {
     const b = this.batches.get(`${height}/${index}`);
     if (!b) return;
     b.proven = true;
     b.pre = null;
+    b.proof = proof;
+  }
+
+  /** Up to `limit` batches in finalized order, from the `from`-th (0-based): the rollup's history. */
+  batchesFrom(from: number, limit: number): Readonly<TrackedBatch>[] {
+    return this.order.slice(from, from + limit).map((k) => this.batches.get(k) as TrackedBatch);
   }
 
   /** The state root after the longest run of proven batches from genesis: what the rollup's proofs establish. */

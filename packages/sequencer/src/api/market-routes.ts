@@ -1,6 +1,6 @@
 /** The prover market over HTTP: signed system transactions in, provers, jobs, rollups and accounts out. */
-import { toHex } from "@ordo/core";
-import { decodeSystemTransaction, verifySystemTransaction } from "@ordo/prover";
+import { type BatchStatement, hashBatchStatement, merkleRoot, proofAttestationDigest, toHex } from "@ordo/core";
+import { decodeProofBundle, decodeSystemTransaction, verifySystemTransaction } from "@ordo/prover";
 import type { FastifyInstance } from "fastify";
 import type { MarketService } from "../market/market-service.js";
 import { toJson } from "./json.js";
@@ -22,6 +22,54 @@ const accountSchema = {
   response: { 200: open, ...errors },
 } as const;
 
+const rollupBatchesSchema = {
+  summary: "A registered rollup's batches in finalized order, with their statements and the accepted proof bundles",
+  params: { type: "object", required: ["ns"], properties: { ns: { type: "string", pattern: "^[0-9]{1,10}$" } } },
+  querystring: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      from: { type: "string", pattern: "^[0-9]{1,9}$" },
+      limit: { type: "string", pattern: "^[0-9]{1,4}$" },
+    },
+  },
+  response: { 200: open, ...errors },
+} as const;
+
+/** Most statements one attestation covers. */
+export const MAX_ATTESTED_STATEMENTS = 1024;
+
+const attestationSchema = {
+  summary: "This validator's BLS signature attesting that it verified the proofs of the given rollup batches",
+  description:
+    "Signs `proofAttestationDigest(chainId, epoch, merkleRoot(hashBatchStatement(s) for each batch))` with the validator's consensus key, only if every batch is proven in this validator's own execution of the market. A relayer aggregates signatures from more than 2/3 of the stake for the L1 bridge's attested path.",
+  body: {
+    type: "object",
+    required: ["batches"],
+    additionalProperties: false,
+    properties: {
+      batches: {
+        type: "array",
+        minItems: 1,
+        maxItems: MAX_ATTESTED_STATEMENTS,
+        items: {
+          type: "object",
+          required: ["namespace", "height", "index"],
+          additionalProperties: false,
+          properties: {
+            namespace: { type: "integer", minimum: 1, maximum: 4294967295 },
+            height: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+            index: { type: "integer", minimum: 0, maximum: 4294967295 },
+          },
+        },
+      },
+    },
+  },
+  response: { 200: open, ...errors },
+} as const;
+
+const fieldHex = (x: bigint) => `0x${x.toString(16).padStart(64, "0")}`;
+
 export function registerMarketRoutes(
   app: FastifyInstance,
   o: {
@@ -31,6 +79,8 @@ export function registerMarketRoutes(
     submitSystem: (data: Uint8Array) => Promise<Uint8Array>;
     invalid: (message: string) => Error;
     notFound: (message: string) => Error;
+    /** Signs a digest with this validator's consensus key: enables `POST /v1/market/attestations`. */
+    attest?: { epoch: number; self: number; sign: (digest: Uint8Array) => Uint8Array };
   },
 ): void {
   const { market } = o;
@@ -159,6 +209,60 @@ export function registerMarketRoutes(
       input: witness.input,
     };
   });
+
+  app.get<{ Params: { ns: string }; Querystring: { from?: string; limit?: string } }>(
+    "/v1/market/rollups/:ns/batches",
+    { schema: rollupBatchesSchema },
+    async (request) => {
+      const namespace = Number(request.params.ns);
+      const tracker = market.executor.rollup(namespace);
+      if (!tracker) throw o.notFound(`namespace ${namespace} is not a registered rollup here`);
+      const from = Number(request.query.from ?? 0);
+      const limit = Math.min(Number(request.query.limit ?? 256), 256);
+      const batches = tracker.batchesFrom(from, limit).map((b, k) => ({
+        position: from + k,
+        height: b.height,
+        index: b.index,
+        oldRoot: fieldHex(b.oldRoot),
+        newRoot: fieldHex(b.newRoot),
+        commitment: fieldHex(b.commitment),
+        proven: b.proven,
+        proofs: b.proof ? decodeProofBundle(b.proof) : null,
+      }));
+      return { namespace, circuit: tracker.circuit.name, batchSize: tracker.circuit.batchSize, batches };
+    },
+  );
+
+  const attest = o.attest;
+  if (attest)
+    app.post<{ Body: { batches: { namespace: number; height: number; index: number }[] } }>(
+      "/v1/market/attestations",
+      { schema: attestationSchema },
+      async (request) => {
+        const statements: BatchStatement[] = request.body.batches.map(({ namespace, height, index }) => {
+          const b = market.executor.rollup(namespace)?.batch(height, index);
+          if (!b?.proven)
+            throw o.notFound(`batch ${index} of rollup ${namespace} at height ${height} is not proven here`);
+          return { namespace, height, index, oldRoot: b.oldRoot, newRoot: b.newRoot, commitment: b.commitment };
+        });
+        const statementsRoot = merkleRoot(statements.map(hashBatchStatement));
+        const digest = proofAttestationDigest(o.chainId, attest.epoch, statementsRoot);
+        return {
+          chainId: o.chainId,
+          epoch: attest.epoch,
+          validator: attest.self,
+          statements: statements.map((s) => ({
+            ...s,
+            oldRoot: fieldHex(s.oldRoot),
+            newRoot: fieldHex(s.newRoot),
+            commitment: fieldHex(s.commitment),
+          })),
+          statementsRoot: toHex(statementsRoot),
+          digest: toHex(digest),
+          signature: toHex(attest.sign(digest)),
+        };
+      },
+    );
 
   app.get<{ Params: { account: string } }>(
     "/v1/market/accounts/:account",

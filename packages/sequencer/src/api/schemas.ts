@@ -139,6 +139,21 @@ export const blockByHeight = {
   response: { 200: block, ...errors },
 } as const;
 
+export const blockFinality = {
+  summary: "The finality certificate of a committed height, for light clients",
+  description:
+    "Consensus certifies only the block each commit ends at: `certificate` is the QC whose `committedHash` is the hash of the last of `headers` (height `certifiedHeight`), and `headers` run from the requested height to it, each the parent its successor names. 503 NOT_READY while the commit that finalized the height has no certificate yet.",
+  params: { type: "object", required: ["height"], properties: { height: heightParam } },
+  response: {
+    200: {
+      type: "object",
+      required: ["height", "certifiedHeight", "headers", "certificate"],
+      properties: { height: uint, certifiedHeight: uint, headers: { type: "array", items: header }, certificate: qc },
+    },
+    ...errors,
+  },
+} as const;
+
 const namespaceBlockBody = {
   type: "object",
   required: ["height", "namespace", "namespaceRoot", "transactions", "proof"],

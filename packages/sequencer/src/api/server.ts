@@ -14,6 +14,8 @@
 import "@ordo/core";
 import websocket from "@fastify/websocket";
 import {
+  type BlockHeader,
+  bytesEqual,
   fromHex,
   hashHeader,
   MAX_NAMESPACE,
@@ -76,6 +78,8 @@ export interface ApiServerOptions {
   stream?: StreamOptions;
   /** The prover market this validator runs: enables `/v1/system/transactions`, `/v1/provers`, `/v1/market`. */
   market?: MarketService;
+  /** Signs with this validator's consensus key: enables `POST /v1/market/attestations`. */
+  sign?: (digest: Uint8Array) => Uint8Array;
 }
 
 /** Most transactions in one batch submission. */
@@ -324,6 +328,45 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     blockAt(parseHeight(request.params.height)),
   );
 
+  /** How far ahead of a height the finality route looks for the commit that finalized it. */
+  const FINALITY_SEARCH = 256;
+
+  /**
+   * The finality certificate of a committed height: the first height j ≥ it whose block a QC commits directly
+   * (the QC certifying block j + 1, or the latest finality certificate, with `committedHash` = hash(j)), and the
+   * headers from the height to j, which link by parent hashes. What an L1 light client takes.
+   */
+  app.get<{ Params: { height: string } }>(
+    "/v1/blocks/:height/finality",
+    { schema: S.blockFinality },
+    async (request) => {
+      const height = parseHeight(request.params.height);
+      const latest = store.latestHeight;
+      if (latest === null || height > latest)
+        throw new ApiError(404, "NOT_FOUND", `no committed block at height ${height}`);
+      const headers: BlockHeader[] = [];
+      for (let j = height; j <= latest && j < height + FINALITY_SEARCH; j++) {
+        const block = await store.getBlock(j);
+        if (!block) throw new ApiError(404, "NOT_FOUND", `no committed block at height ${j}`);
+        headers.push(block.header);
+        const hash = hashHeader(block.header);
+        const certificate = j === latest ? await store.getFinality() : await store.getQc(j + 1);
+        if (certificate && bytesEqual(certificate.committedHash, hash))
+          return {
+            height,
+            certifiedHeight: j,
+            headers: headers.map((h) => toJson(h)),
+            certificate: qcJson(certificate),
+          };
+      }
+      throw new ApiError(
+        503,
+        "NOT_READY",
+        `no finality certificate within ${FINALITY_SEARCH} heights of ${height} yet`,
+      );
+    },
+  );
+
   /** `readNamespaceBlock` with its failures as API errors. */
   async function namespaceBlock(namespace: number, height: number): Promise<NamespaceBlockJson> {
     try {
@@ -373,6 +416,7 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
       submitSystem: async (data) => submit({ namespace: 0, data }, app.log, { system: true }),
       invalid: (message) => new ApiError(400, "INVALID_INPUT", message),
       notFound: (message) => new ApiError(404, "NOT_FOUND", message),
+      ...(o.sign ? { attest: { epoch: o.validators.epoch, self: o.self, sign: o.sign } } : {}),
     });
 
   void app.register(websocket, { options: { maxPayload: 1024 } });

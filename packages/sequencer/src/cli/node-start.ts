@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createGenesisBlock } from "@ordo/consensus";
+import { blstBackend } from "@ordo/core";
 import { pino } from "pino";
 import { createApiServer } from "../api/server.js";
 import { MarketService } from "../market/market-service.js";
@@ -59,7 +60,16 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
     log,
   );
   await market.start(node, store);
-  const api = createApiServer({ node, store, validators, chainId: genesisFile.chainId, self: config.self, market });
+  const api = createApiServer({
+    node,
+    store,
+    validators,
+    chainId: genesisFile.chainId,
+    self: config.self,
+    market,
+    // Attestations of verified proofs (for the L1 bridge's attested path), under their own domain tag.
+    sign: (digest) => blstBackend.sign(key.secretKey, digest),
+  });
   await api.listen({ host: config.api.host, port: config.api.port });
   log.info({ p2p: transport.multiaddrs(), api: `http://${config.api.host}:${config.api.port}` }, "validator started");
   const shutdown = async (signal: string) => {
