@@ -41,13 +41,14 @@ const { values } = parseArgs({
     batches: { type: "string", default: "9" },
     "batch-every": { type: "string", default: "30" },
     "block-ms": { type: "string", default: "100" },
+    "deadline-blocks": { type: "string" },
     circuit: { type: "string", default: "rollup_batch" },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
   console.log(
-    `usage: bench:prover [--batches 9] [--batch-every 30 (blocks)] [--block-ms 100] [--circuit ${CIRCUITS.map((c) => c.name).join("|")}]`,
+    `usage: bench:prover [--batches 9] [--batch-every 30 (blocks)] [--block-ms 100] [--deadline-blocks 60, or 600 with PLONK] [--circuit ${CIRCUITS.map((c) => c.name).join("|")}]`,
   );
   process.exit(0);
 }
@@ -57,6 +58,8 @@ if (!found) {
   process.exit(2);
 }
 const CIRCUIT: RollupCircuit = found;
+// A job must fit its proving time: a PLONK proof takes ~10-30 s here, a Groth16 one ~2-4 s.
+const DEADLINE_BLOCKS = Number(values["deadline-blocks"] ?? (CIRCUIT.systems.includes("plonk") ? 600 : 60));
 const BATCHES = Number(values.batches);
 const BATCH_EVERY = Number(values["batch-every"]);
 const BLOCK_MS = Number(values["block-ms"]);
@@ -178,7 +181,7 @@ async function runScenario(name: string, opts: { market: boolean; provers: numbe
     circuit: CIRCUIT.name,
     verifyingKeyHash: "devnet",
     feeDeposit: 1_000_000n,
-    deadlineBlocks: 60,
+    deadlineBlocks: DEADLINE_BLOCKS,
     maxFee: 100n,
   });
   for (const a of agents) apply(a.id, { kind: "register-prover", bond: 10_000n });
@@ -210,7 +213,12 @@ async function runScenario(name: string, opts: { market: boolean; provers: numbe
     if (opts.market) {
       for (const a of agents)
         if (!dead.has(a.id)) for (const tx of a.transactionsFor(market, height)) events.push(...apply(a.id, tx));
-      for (const s of submissions.splice(0)) events.push(...apply(s.from, s.tx));
+      for (const s of submissions.splice(0)) {
+        const applied = apply(s.from, s.tx);
+        // A bundle the market did not take (its job passed to a backup meanwhile) was computed for nothing.
+        if (s.tx.kind === "submit-proof" && !applied.some((e) => e.type === "proof-accepted")) proofsWasted++;
+        events.push(...applied);
+      }
       events.push(...market.endBlock(height, finalized));
       for (const e of events) {
         if (e.type === "proof-accepted") {
@@ -271,7 +279,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 console.log(
-  `bench:prover: ${BATCHES} batches of ${CIRCUIT.batchSize} transfer(s) (${CIRCUIT.name}: RollupBatch(${CIRCUIT.depth}, ${CIRCUIT.batchSize}), ${CIRCUIT.systems.join(" + ")}), one every ${BATCH_EVERY} blocks of ${BLOCK_MS} ms; ${availableParallelism()} cores, node ${process.version}`,
+  `bench:prover: ${BATCHES} batches of ${CIRCUIT.batchSize} transfer(s) (${CIRCUIT.name}: RollupBatch(${CIRCUIT.depth}, ${CIRCUIT.batchSize}), ${CIRCUIT.systems.join(" + ")}), one every ${BATCH_EVERY} blocks of ${BLOCK_MS} ms, deadline ${DEADLINE_BLOCKS} blocks; ${availableParallelism()} cores, node ${process.version}`,
 );
 const results: Result[] = [];
 results.push(await runScenario("designated prover, no market (baseline)", { market: false, provers: 1 }));
