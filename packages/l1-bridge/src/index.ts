@@ -1,5 +1,14 @@
 export { ANVIL_DEV_PRIVATE_KEY, type Anvil, type AnvilOptions, anvilBinary, startAnvil } from "./anvil.js";
 export { OrdoLightClientAbi } from "./generated/OrdoLightClient.js";
+export { RollupBatchVerifierAbi, RollupBatchVerifierBytecode } from "./generated/RollupBatchVerifier.js";
+export {
+  BN254_BASE_FIELD,
+  BN254_SCALAR_FIELD,
+  type Groth16ProofCalldata,
+  type PublicInputsCalldata,
+  proofToCalldata,
+  publicInputsToCalldata,
+} from "./groth16-calldata.js";
 export {
   type CommitteeArgs,
   committeeArgs,
