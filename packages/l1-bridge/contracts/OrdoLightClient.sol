@@ -7,8 +7,10 @@ import {IOrdoLightClient} from "./IOrdoLightClient.sol";
 /// committed by hash), accepts a finality certificate — a quorum certificate whose signed `committedHash` is the
 /// hash of the header it finalizes — when signers with more than 2/3 of the stake signed it, and keeps the
 /// finalized headers' namespace roots for the rollup bridge. BLS is checked with the EIP-2537 precompiles:
-/// signer keys summed with G1ADD, the vote digest hashed to G2 (RFC 9380 expand_message_xmd with SHA-256, then
-/// MAP_FP2_TO_G2 twice and G2ADD), then one PAIRING_CHECK of two pairs.
+/// the signers' key is the committee's aggregate key minus the non-signers' keys (G1ADD of negated points; each
+/// non-signer proven by a Merkle path to the committee root), so a certificate carries no key of a signer; the
+/// vote digest is hashed to G2 (RFC 9380 expand_message_xmd with SHA-256, MAP_FP2_TO_G2 twice, G2ADD); then one
+/// PAIRING_CHECK of two pairs.
 contract OrdoLightClient is IOrdoLightClient {
     /// Ordo's block header; `abi.encode` of it is the preimage of the header hash (sha256), as in the core package.
     struct BlockHeader {
@@ -24,20 +26,34 @@ contract OrdoLightClient is IOrdoLightClient {
         uint64 timestampMs;
     }
 
-    /// The quorum certificate whose vote commits `header`: the certified block's round and hash.
+    /// A committee member whose signature is not in the aggregate, with its Merkle path to the committee root.
+    struct NonSigner {
+        uint256 index;
+        /// 128-byte EIP-2537 G1 point.
+        bytes publicKey;
+        uint256 stake;
+        bytes32[] path;
+    }
+
+    /// The quorum certificate whose vote commits a header: the certified block's round and hash, the aggregate
+    /// signature (a 256-byte EIP-2537 G2 point), and the members who did not sign, by ascending index.
     struct Certificate {
         uint64 epoch;
         uint64 round;
         bytes32 blockHash;
-        bytes signerBitmap;
-        /// The aggregate signature, a 256-byte EIP-2537 G2 point.
         bytes signature;
+        NonSigner[] nonSigners;
     }
 
-    struct Finalized {
-        bytes32 headerHash;
-        bytes32 namespaceRoot;
-        uint64 timestampMs;
+    /// What the light client keeps of the current committee for certificates, passed in calldata and checked
+    /// against one stored hash (cheaper than reading four slots of aggregate key).
+    struct CommitteeSummary {
+        /// Merkle root (the core package's rules) of leaves sha256(publicKey ‖ uint256 stake), in index order.
+        bytes32 root;
+        uint256 size;
+        uint256 totalStake;
+        /// The sum of every member's key: 128-byte EIP-2537 G1 point.
+        bytes aggregateKey;
     }
 
     // sha256("ORDO/v1/vote"), sha256("ORDO/v1/validator-set"): the domain tags of the core package's signed digests.
@@ -62,22 +78,29 @@ contract OrdoLightClient is IOrdoLightClient {
     address internal constant MAP_FP2_TO_G2 = address(0x11);
 
     uint64 public immutable override ordoChainId;
+    // One slot: read and written by every certificate.
     uint64 public override currentEpoch;
-    /// keccak256(abi.encode(publicKeys, stakes)) of the current committee (EIP-2537 keys): what callers must pass.
+    uint64 public latestHeight;
+    uint64 public latestTimestampMs;
+    /// When (L1 seconds) the light client last learned a newer finalized header.
+    uint64 public lastUpdatedAt;
+    /// keccak256(abi.encode(publicKeys, stakes)) of the current committee (EIP-2537 keys): what `verifyQuorum`
+    /// callers pass in full.
     bytes32 public committeeHash;
-    /// the core package's `hashValidatorSet` of the current committee: what every header of this epoch carries.
+    /// keccak256(abi.encode(CommitteeSummary)) of the current committee: what certificates pass.
+    bytes32 public summaryHash;
+    /// The core package's `hashValidatorSet` of the current committee: what every header of this epoch carries.
     bytes32 public validatorSetHash;
     uint256 public totalStake;
     uint256 public committeeSize;
 
-    mapping(uint64 height => Finalized) internal finalized;
-    uint64 public latestHeight;
-    uint64 public latestTimestampMs;
-    /// When (L1 seconds) the light client last learned a newer finalized header.
-    uint256 public lastUpdatedAt;
+    /// One slot per finalized height: its namespace root (what the rollup bridge reads).
+    mapping(uint64 height => bytes32) internal namespaceRoots;
 
-    event CommitteeChanged(uint64 indexed epoch, bytes32 validatorSetHash, uint256 size, uint256 totalStake);
-    event HeaderFinalized(uint64 indexed height, bytes32 headerHash, bytes32 namespaceRoot, uint64 epoch);
+    event CommitteeChanged(
+        uint64 indexed epoch, bytes32 validatorSetHash, bytes32 root, uint256 size, uint256 totalStake, bytes aggregateKey
+    );
+    event HeaderFinalized(uint64 indexed height, bytes32 namespaceRoot, uint64 epoch);
 
     error WrongChain(uint64 expected, uint64 got);
     error StaleEpoch(uint64 current, uint64 got);
@@ -90,6 +113,8 @@ contract OrdoLightClient is IOrdoLightClient {
     error CommitteeMismatch();
     error InvalidCommittee(string reason);
     error BadSignerBitmap();
+    error BadNonSigner(uint256 index);
+    error SummaryMismatch();
     error InsufficientStake(uint256 signed, uint256 total);
     error InvalidSignature();
     error InvalidPoint();
@@ -97,7 +122,7 @@ contract OrdoLightClient is IOrdoLightClient {
     constructor(uint64 chainId_, uint64 epoch, bytes[] memory publicKeys, uint96[] memory stakes) {
         ordoChainId = chainId_;
         _setCommittee(epoch, publicKeys, stakes);
-        lastUpdatedAt = block.timestamp;
+        lastUpdatedAt = uint64(block.timestamp);
     }
 
     // ------------------------------------------------------------------ finality
@@ -106,48 +131,51 @@ contract OrdoLightClient is IOrdoLightClient {
     /// of the last of `headers` — and stores every header as finalized: the last by the certificate, each one
     /// before it as the parent its successor names (consensus commits a block with its ancestors, so a
     /// certificate exists only for the block each commit ends at). `headers` ascend by one height at a time.
-    /// `publicKeys` and `stakes` are the whole current committee, in index order.
     function submitFinalityCertificate(
         BlockHeader[] calldata headers,
         Certificate calldata certificate,
-        bytes[] calldata publicKeys,
-        uint96[] calldata stakes
+        CommitteeSummary calldata committee
     ) external {
         uint256 n = headers.length;
         if (n == 0) revert EmptyHeaders();
         BlockHeader calldata head = headers[n - 1];
+        uint64 epoch = currentEpoch;
         if (head.chainId != ordoChainId) revert WrongChain(ordoChainId, head.chainId);
-        if (certificate.epoch < currentEpoch) revert StaleEpoch(currentEpoch, certificate.epoch);
-        if (certificate.epoch > currentEpoch) revert UnknownEpoch(currentEpoch, certificate.epoch);
+        if (certificate.epoch < epoch) revert StaleEpoch(epoch, certificate.epoch);
+        if (certificate.epoch > epoch) revert UnknownEpoch(epoch, certificate.epoch);
         if (head.validatorSetHash != validatorSetHash) revert WrongValidatorSet(validatorSetHash, head.validatorSetHash);
-        if (finalized[head.height].headerHash != bytes32(0)) revert AlreadyFinalized(head.height);
+        if (namespaceRoots[head.height] != bytes32(0)) revert AlreadyFinalized(head.height);
         bytes32 headHash = sha256(abi.encode(head));
         bytes32 digest = sha256(
             abi.encode(VOTE_TAG, ordoChainId, certificate.epoch, certificate.round, certificate.blockHash, headHash)
         );
-        _verifyQuorum(digest, certificate.signerBitmap, certificate.signature, publicKeys, stakes);
-        _store(head, headHash, certificate.epoch);
+        _verifyCertificate(digest, certificate, committee);
+        uint64 latest = latestHeight;
+        _store(head.height, head.namespaceRoot, epoch);
         bytes32 childParent = head.parentHash;
         for (uint256 i = n - 1; i > 0; i--) {
             BlockHeader calldata h = headers[i - 1];
-            if (h.height + 1 != headers[i].height) revert NotAChain(h.height);
-            bytes32 hash = sha256(abi.encode(h));
-            if (hash != childParent) revert NotAChain(h.height);
+            if (h.height + 1 != headers[i].height || sha256(abi.encode(h)) != childParent) revert NotAChain(h.height);
             childParent = h.parentHash;
-            bytes32 known = finalized[h.height].headerHash;
-            if (known == bytes32(0)) _store(h, hash, certificate.epoch);
-            else if (known != hash) revert ConflictingHeader(h.height); // two finalized headers: a safety failure
+            bytes32 known = namespaceRoots[h.height];
+            if (known == bytes32(0)) _store(h.height, h.namespaceRoot, epoch);
+            else if (known != _stored(h.namespaceRoot)) revert ConflictingHeader(h.height); // a safety failure
+        }
+        if (head.height > latest) {
+            latestHeight = head.height;
+            latestTimestampMs = head.timestampMs;
+            lastUpdatedAt = uint64(block.timestamp);
         }
     }
 
-    function _store(BlockHeader calldata h, bytes32 hash, uint64 epoch) internal {
-        finalized[h.height] = Finalized(hash, h.namespaceRoot, h.timestampMs);
-        if (h.height > latestHeight) {
-            latestHeight = h.height;
-            latestTimestampMs = h.timestampMs;
-            lastUpdatedAt = block.timestamp;
-        }
-        emit HeaderFinalized(h.height, hash, h.namespaceRoot, epoch);
+    function _store(uint64 height, bytes32 namespaceRoot, uint64 epoch) internal {
+        namespaceRoots[height] = _stored(namespaceRoot);
+        emit HeaderFinalized(height, namespaceRoot, epoch);
+    }
+
+    /// A zero root would read as "not finalized" (only an empty namespace tree has it): stored as a marker.
+    function _stored(bytes32 namespaceRoot) internal pure returns (bytes32) {
+        return namespaceRoot == bytes32(0) ? EMPTY_ROOT : namespaceRoot;
     }
 
     /// Moves to the next epoch's committee, certified by the current one: signers with more than 2/3 of the
@@ -177,12 +205,16 @@ contract OrdoLightClient is IOrdoLightClient {
         _verifyQuorum(digest, signerBitmap, signature, publicKeys, stakes);
     }
 
+    /// The stored root of a finalized block whose namespace tree is empty (its real root is zero).
+    bytes32 internal constant EMPTY_ROOT = keccak256("ordo/empty-namespace-root");
+
     function finalizedNamespaceRoot(uint64 height) external view override returns (bytes32) {
-        return finalized[height].namespaceRoot;
+        bytes32 root = namespaceRoots[height];
+        return root == EMPTY_ROOT ? bytes32(0) : root;
     }
 
-    function finalizedHeaderHash(uint64 height) external view returns (bytes32) {
-        return finalized[height].headerHash;
+    function isFinalized(uint64 height) external view returns (bool) {
+        return namespaceRoots[height] != bytes32(0);
     }
 
     /// Seconds since the light client last learned a newer finalized header: a rollup's escape hatch can open
@@ -197,17 +229,54 @@ contract OrdoLightClient is IOrdoLightClient {
         uint256 n = publicKeys.length;
         if (n == 0 || n != stakes.length) revert InvalidCommittee("keys and stakes must be non-empty and equal in length");
         uint256 total;
+        bytes32[] memory leaves = new bytes32[](n);
+        bytes memory aggregate;
         for (uint256 i = 0; i < n; i++) {
             if (publicKeys[i].length != 128) revert InvalidCommittee("a public key is not 128 bytes");
             if (stakes[i] == 0) revert InvalidCommittee("a stake is zero");
             total += stakes[i];
+            leaves[i] = sha256(abi.encodePacked(publicKeys[i], uint256(stakes[i])));
+            aggregate = i == 0 ? publicKeys[i] : _precompile(G1ADD, bytes.concat(aggregate, publicKeys[i]), 128);
         }
         currentEpoch = epoch;
         committeeHash = keccak256(abi.encode(publicKeys, stakes));
+        bytes32 root = _merkleRoot(leaves);
+        summaryHash = keccak256(abi.encode(CommitteeSummary(root, n, total, aggregate)));
         validatorSetHash = _ordoValidatorSetHash(epoch, publicKeys, stakes);
         totalStake = total;
         committeeSize = n;
-        emit CommitteeChanged(epoch, validatorSetHash, n, total);
+        emit CommitteeChanged(epoch, validatorSetHash, root, n, total, aggregate);
+    }
+
+    /// The core package's `merkleRoot`: pairs hashed with sha256, an odd last node carried up.
+    function _merkleRoot(bytes32[] memory level) internal pure returns (bytes32) {
+        uint256 m = level.length;
+        while (m > 1) {
+            uint256 half = m / 2;
+            for (uint256 i = 0; i < half; i++) level[i] = sha256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
+            if (m % 2 == 1) level[half] = level[m - 1];
+            m = half + (m % 2);
+        }
+        return level[0];
+    }
+
+    /// The core package's `verifyMerkleProof` walk: the root that `leaf` at `index` of `count` and `path` give.
+    function _rootFromPath(bytes32 leaf, uint256 index, uint256 count, bytes32[] calldata path)
+        internal
+        pure
+        returns (bytes32 node)
+    {
+        node = leaf;
+        uint256 used;
+        for (uint256 m = count; m > 1; m = m / 2 + (m % 2)) {
+            if (!(index == m - 1 && m % 2 == 1)) {
+                if (used == path.length) revert BadNonSigner(index);
+                bytes32 sibling = path[used++];
+                node = index % 2 == 1 ? sha256(abi.encodePacked(sibling, node)) : sha256(abi.encodePacked(node, sibling));
+            }
+            index /= 2;
+        }
+        if (used != path.length) revert BadNonSigner(index);
     }
 
     /// the core package's `hashValidatorSet`: sha256(abi.encode(tag, epoch, compressed 48-byte keys, stakes)).
@@ -255,6 +324,61 @@ contract OrdoLightClient is IOrdoLightClient {
 
     // ------------------------------------------------------------------ BLS
 
+    /// Signers' key = aggregate − Σ non-signers' keys; signed stake = total − Σ their stakes (> 2/3 of total).
+    function _verifyCertificate(bytes32 digest, Certificate calldata certificate, CommitteeSummary calldata committee)
+        internal
+        view
+    {
+        if (keccak256(abi.encode(committee)) != summaryHash) revert SummaryMismatch();
+        if (certificate.signature.length != 256) revert InvalidPoint();
+        bytes memory key = committee.aggregateKey;
+        uint256 signed = committee.totalStake;
+        uint256 next; // non-signers by strictly ascending index: none counted twice
+        for (uint256 k = 0; k < certificate.nonSigners.length; k++) {
+            NonSigner calldata ns = certificate.nonSigners[k];
+            if (ns.index < next || ns.index >= committee.size || ns.stake > signed) revert BadNonSigner(ns.index);
+            next = ns.index + 1;
+            bytes32 leaf = sha256(abi.encodePacked(ns.publicKey, ns.stake));
+            if (_rootFromPath(leaf, ns.index, committee.size, ns.path) != committee.root) revert BadNonSigner(ns.index);
+            signed -= ns.stake;
+            key = _precompile(G1ADD, bytes.concat(key, _negateG1(ns.publicKey)), 128);
+        }
+        if (signed * 3 <= committee.totalStake * 2) revert InsufficientStake(signed, committee.totalStake);
+        _pairingCheck(key, digest, certificate.signature);
+    }
+
+    /// -P for an EIP-2537 G1 point P = (x, y): (x, p - y), and the identity (all zero) stays itself.
+    function _negateG1(bytes calldata point) internal pure returns (bytes memory out) {
+        if (point.length != 128) revert InvalidPoint();
+        out = point;
+        uint256 yHi;
+        uint256 yLo;
+        assembly {
+            yHi := mload(add(out, 96))
+            yLo := mload(add(out, 128))
+        }
+        if (yHi == 0 && yLo == 0) return out;
+        if (!_lt(yHi, yLo, P_HI, P_LO)) revert InvalidPoint();
+        // (P_HI, P_LO) - (yHi, yLo) with a borrow from the high word.
+        uint256 lo;
+        uint256 hi;
+        unchecked {
+            lo = P_LO - yLo;
+            hi = P_HI - yHi - (yLo > P_LO ? 1 : 0);
+        }
+        assembly {
+            mstore(add(out, 96), hi)
+            mstore(add(out, 128), lo)
+        }
+    }
+
+    /// e(key, H(digest)) · e(-G1, signature) == 1, or reverts `InvalidSignature`.
+    function _pairingCheck(bytes memory key, bytes32 digest, bytes calldata signature) internal view {
+        bytes memory message = _hashToG2(abi.encodePacked(digest));
+        bytes memory ok = _precompile(PAIRING, bytes.concat(key, message, NEG_G1, signature), 32);
+        if (uint256(bytes32(ok)) != 1) revert InvalidSignature();
+    }
+
     function _verifyQuorum(
         bytes32 digest,
         bytes calldata signerBitmap,
@@ -276,10 +400,7 @@ contract OrdoLightClient is IOrdoLightClient {
             aggregate = aggregate.length == 0 ? publicKeys[i] : _precompile(G1ADD, bytes.concat(aggregate, publicKeys[i]), 128);
         }
         if (signed * 3 <= totalStake * 2) revert InsufficientStake(signed, totalStake);
-        bytes memory message = _hashToG2(abi.encodePacked(digest));
-        // e(aggregate, H(m)) · e(-G1, signature) == 1
-        bytes memory ok = _precompile(PAIRING, bytes.concat(aggregate, message, NEG_G1, signature), 32);
-        if (uint256(bytes32(ok)) != 1) revert InvalidSignature();
+        _pairingCheck(aggregate, digest, signature);
     }
 
     /// RFC 9380 hash_to_curve for G2 with this ciphersuite's DST: two field elements of Fp2 from

@@ -6,7 +6,7 @@
 
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import type { BlockHeader, QuorumCertificate, Validator } from "@ordo/core";
-import { toHex } from "@ordo/core";
+import { bitmapHas, fromHex, merkleProof, merkleRoot, sha256, toHex } from "@ordo/core";
 import type { Address, Hex, PublicClient, WalletClient } from "viem";
 import { OrdoLightClientAbi, OrdoLightClientBytecode } from "./generated/OrdoLightClient.js";
 
@@ -71,33 +71,75 @@ export function headerArgs(h: BlockHeader): HeaderArgs {
   };
 }
 
+const bytesToBigint = (b: Uint8Array) => BigInt(toHex(b));
+
+/** The committee member leaves the light client commits to: sha256(EIP-2537 key ‖ uint256 stake). */
+function committeeLeaves(committee: CommitteeArgs): Uint8Array[] {
+  return committee.publicKeys.map((k, i) => {
+    const stake = fromHex(`0x${(committee.stakes[i] as bigint).toString(16).padStart(64, "0")}`);
+    return sha256(new Uint8Array([...fromHex(k), ...stake]));
+  });
+}
+
+/** What certificates pass of the committee (`CommitteeSummary`): its leaves' root, size, total stake, aggregate key. */
+export function committeeSummary(committee: CommitteeArgs): {
+  root: Hex;
+  size: bigint;
+  totalStake: bigint;
+  aggregateKey: Hex;
+} {
+  let sum = bls12_381.G1.Point.ZERO;
+  for (const k of committee.publicKeys) {
+    const b = fromHex(k);
+    sum = sum.add(
+      bls12_381.G1.Point.fromAffine({ x: bytesToBigint(b.subarray(0, 64)), y: bytesToBigint(b.subarray(64)) }),
+    );
+  }
+  const { x, y } = sum.toAffine();
+  return {
+    root: toHex(merkleRoot(committeeLeaves(committee))),
+    size: BigInt(committee.publicKeys.length),
+    totalStake: committee.stakes.reduce((a, b) => a + b, 0n),
+    aggregateKey: toHex(new Uint8Array([...fp(x), ...fp(y)])),
+  };
+}
+
 /**
  * The arguments of `submitFinalityCertificate`: `headers` ascending one height
  * at a time, the last finalized by `qc` (the quorum certificate whose
- * `committedHash` is its hash), each earlier one the parent its successor names.
+ * `committedHash` is its hash), each earlier one the parent its successor
+ * names; the committee members outside `qc`'s signer bitmap go in as
+ * non-signers with their Merkle paths.
  */
 export function finalityCertificateArgs(
   headers: readonly BlockHeader[],
   qc: QuorumCertificate,
   committee: CommitteeArgs,
-): readonly [
-  HeaderArgs[],
-  { epoch: bigint; round: bigint; blockHash: Hex; signerBitmap: Hex; signature: Hex },
-  Hex[],
-  bigint[],
-] {
+) {
+  const leaves = committeeLeaves(committee);
+  const nonSigners = committee.publicKeys.flatMap((publicKey, index) =>
+    bitmapHas(qc.signers, index)
+      ? []
+      : [
+          {
+            index: BigInt(index),
+            publicKey,
+            stake: committee.stakes[index] as bigint,
+            path: merkleProof(leaves, index).map(toHex),
+          },
+        ],
+  );
   return [
     headers.map(headerArgs),
     {
       epoch: BigInt(qc.epoch),
       round: BigInt(qc.round),
       blockHash: toHex(qc.blockHash),
-      signerBitmap: toHex(qc.signers),
       signature: g2ToEip2537(qc.signature),
+      nonSigners,
     },
-    committee.publicKeys,
-    committee.stakes,
-  ];
+    committeeSummary(committee),
+  ] as const;
 }
 
 /** Deploys `OrdoLightClient` trusting `committee` at `epoch`; resolves with its address once mined. */

@@ -158,7 +158,8 @@ describe("OrdoLightClient", () => {
     const h = header(c, 5);
     await submit(lc, finalityCertificateArgs([h], certify(c, h, [1, 2, 3]), c.args));
     expect(await read(lc, "finalizedNamespaceRoot", [5n])).toBe(toHex(h.namespaceRoot));
-    expect(await read(lc, "finalizedHeaderHash", [5n])).toBe(toHex(hashHeader(h)));
+    expect(await read(lc, "isFinalized", [5n])).toBe(true);
+    expect(await read(lc, "isFinalized", [4n])).toBe(false);
     expect(await read(lc, "latestHeight")).toBe(5n);
     // An older height is still final: it may arrive later (a proof may need it).
     const h3 = header(c, 3);
@@ -219,14 +220,24 @@ describe("OrdoLightClient", () => {
     ).toBe("WrongValidatorSet");
     // Another committee's keys (or stakes) in place of the one the light client holds.
     const foreign = committee(0, [10n, 20n, 30n, 40n]);
-    expect(await revertOf(sim(finalityCertificateArgs([h], good, foreign.args)))).toBe("CommitteeMismatch");
+    expect(await revertOf(sim(finalityCertificateArgs([h], good, foreign.args)))).toBe("SummaryMismatch");
     expect(await revertOf(sim(finalityCertificateArgs([h], good, { ...c.args, stakes: [10n, 20n, 30n, 41n] })))).toBe(
-      "CommitteeMismatch",
+      "SummaryMismatch",
     );
-    // A bitmap with bits past the committee.
-    expect(
-      await revertOf(sim(finalityCertificateArgs([h], { ...good, signers: new Uint8Array([0xfe]) }, c.args))),
-    ).toBe("BadSignerBitmap");
+    // Non-signers must be committee members (by Merkle path), each counted once, with their own stake.
+    const args = finalityCertificateArgs([h], certify(c, h, [1, 2, 3]), c.args);
+    const [headersArg, cert, summary] = args;
+    const ns0 = cert.nonSigners[0] as (typeof cert.nonSigners)[number];
+    const withNonSigners = (nonSigners: (typeof cert.nonSigners)[number][]) =>
+      [headersArg, { ...cert, nonSigners }, summary] as const;
+    expect(await revertOf(sim(withNonSigners([ns0, ns0]) as never))).toBe("BadNonSigner");
+    expect(await revertOf(sim(withNonSigners([{ ...ns0, stake: 1n }]) as never))).toBe("BadNonSigner");
+    expect(await revertOf(sim(withNonSigners([{ ...ns0, path: [...ns0.path].reverse() }]) as never))).toBe(
+      "BadNonSigner",
+    );
+    expect(await revertOf(sim(withNonSigners([{ ...ns0, index: 9n }]) as never))).toBe("BadNonSigner");
+    // Leaving a real non-signer out claims its stake and key: the signature no longer matches.
+    expect(await revertOf(sim(withNonSigners([]) as never))).toBe("InvalidSignature");
     await submit(lc, finalityCertificateArgs([h], good, c.args));
     expect(await revertOf(sim(finalityCertificateArgs([h], good, c.args)))).toBe("AlreadyFinalized");
   });
@@ -302,7 +313,8 @@ describe("OrdoLightClient", () => {
     const h13 = chain[2] as BlockHeader;
     await submit(lc, finalityCertificateArgs([h13], certify(c, h13, [0, 1, 2, 3]), c.args));
     await submit(lc, finalityCertificateArgs(chain, qc, c.args));
-    for (const h of chain) expect(await read(lc, "finalizedHeaderHash", [BigInt(h.height)])).toBe(toHex(hashHeader(h)));
+    for (const h of chain)
+      expect(await read(lc, "finalizedNamespaceRoot", [BigInt(h.height)])).toBe(toHex(h.namespaceRoot));
     expect(await read(lc, "latestHeight")).toBe(14n);
   });
 
