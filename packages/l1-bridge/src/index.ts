@@ -1,5 +1,6 @@
 export { ANVIL_DEV_PRIVATE_KEY, type Anvil, type AnvilOptions, anvilBinary, startAnvil } from "./anvil.js";
 export { OrdoLightClientAbi } from "./generated/OrdoLightClient.js";
+export { OrdoRollupBridgeAbi, OrdoRollupBridgeBytecode } from "./generated/OrdoRollupBridge.js";
 export { RollupBatchVerifierAbi, RollupBatchVerifierBytecode } from "./generated/RollupBatchVerifier.js";
 export {
   BN254_BASE_FIELD,
@@ -19,3 +20,15 @@ export {
   type HeaderArgs,
   headerArgs,
 } from "./light-client.js";
+export {
+  attestedBatchArgs,
+  type BridgeClients,
+  BridgePath,
+  deployPoseidons,
+  deployRollupBridge,
+  type ProvenBatchArgs,
+  provenBatchArgs,
+  type RollupBridgeDeployment,
+  type StatementArgs,
+  statementsRoot,
+} from "./rollup-bridge.js";
