@@ -7,6 +7,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
+import { type DevnetL1, startDevnetL1 } from "./devnet-l1.js";
 import {
   DEVNET_ROLLUPS,
   exampleTransferBody,
@@ -49,6 +50,8 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
       dir: { type: "string" },
       "interval-ms": { type: "string" },
       provers: { type: "string" },
+      "l1-port": { type: "string" },
+      "no-l1": { type: "boolean" },
       help: { type: "boolean" },
     },
   });
@@ -59,6 +62,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
   const apiPort = Number(values["api-port"] ?? 8000);
   const interval = Number(values["interval-ms"] ?? 3000);
   const proverCount = int("provers", values.provers, 3, 0, 16);
+  const l1Port = int("l1-port", values["l1-port"], apiPort + 545, 1, 65535);
   process.stdout.write("starting validators...\n");
   const net = await startValidatorProcesses({
     validators: n,
@@ -70,6 +74,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
   });
   const { apis } = net;
   let provers: ChildProcess[] = [];
+  let l1: DevnetL1 | null = null;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -85,6 +90,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
           }),
       ),
     );
+    await l1?.stop();
     await net.stop();
     process.exit(code);
   };
@@ -123,6 +129,18 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
       process.stdout.write(
         `  prover ${j}: metrics http://127.0.0.1:${metricsPort(j)}/metrics  log ${net.dir}/prover-${j}/prover.log\n`,
       );
+    if (!values["no-l1"]) {
+      try {
+        l1 = await startDevnetL1({ dir: net.dir, apis, cli: [...process.execArgv, ...cli], port: l1Port });
+      } catch (e) {
+        process.stderr.write(`error: starting the L1: ${(e as Error).message}\n`);
+        await stop(1);
+      }
+      const d = (l1 as DevnetL1).deployment;
+      process.stdout.write(
+        `  l1: anvil ${(l1 as DevnetL1).anvil.rpcUrl} (chain ${d.l1ChainId}); light client ${d.lightClient}, bridge ${d.bridge}; relayer log ${net.dir}/relayer.log\n`,
+      );
+    }
     process.stdout.write(
       `prove a transfer: curl -X POST -H 'content-type: application/json' -d '${exampleTransferBody()}' ${apis[0]}/v1/namespaces/1/transactions\n`,
     );
@@ -150,11 +168,12 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
     const sorted = [...latencies].sort((a, b) => a - b);
     const p50 = sorted.length ? `${Math.round(sorted[Math.floor(sorted.length / 2)] as number)} ms` : "n/a";
     const rollups = proverCount > 0 ? await rollupProgress(apis[k % n] as string) : null;
+    const onL1 = l1 ? await l1.progress() : null;
     const proversUp = provers.filter((p) => p.exitCode === null && p.signalCode === null).length;
     process.stdout.write(
       `height ${height}  tx/s ${tps.toFixed(1)}  p50 submit→final ${p50}  validators up ${up.length}/${n}${
         proverCount > 0 ? `  provers up ${proversUp}/${proverCount}${rollups ? `  ${rollups}` : ""}` : ""
-      }\n`,
+      }${onL1 ? `  ${onL1}` : ""}\n`,
     );
   }
 }

@@ -11,6 +11,7 @@ import { OrdoError, toHex } from "@ordo/core";
 import { loadOrCreatePeerKey, peerIdOf } from "../p2p/peer-key.js";
 import { createBlsKeyFile } from "./files.js";
 import { GENESIS_CREATE_HELP, genesisCreate } from "./genesis-create.js";
+import { L1_DEPLOY_HELP, RELAYER_START_HELP } from "./l1-help.js";
 import { PROVER_START_HELP } from "./prover-start-help.js";
 import { ROLLUP_REGISTER_HELP } from "./rollup-register-help.js";
 import { UsageError } from "./usage.js";
@@ -26,6 +27,8 @@ Commands:
   load              submit random transactions for K rollups at a steady rate
   prover start      run a prover: bond, bid, prove jobs of the prover market
   rollup register   register a namespace as a rollup proven by the prover market
+  l1 deploy         deploy Ordo's L1 contracts (light client, verifier, bridge) for a network
+  relayer start     carry finality and proven rollup state roots to the L1
 
 Run \`ordo <command> --help\` for a command's options.
 `,
@@ -38,8 +41,10 @@ possession and peer id to put in a genesis file. Refuses to overwrite keys.
   "genesis create": GENESIS_CREATE_HELP,
   "prover start": PROVER_START_HELP,
   "rollup register": ROLLUP_REGISTER_HELP,
+  "l1 deploy": L1_DEPLOY_HELP,
+  "relayer start": RELAYER_START_HELP,
   devnet: `Usage: ordo devnet [--validators N] [--provers K] [--base-port P] [--api-port P] [--dir DIR]
-                   [--interval-ms MS]
+                   [--interval-ms MS] [--l1-port P] [--no-l1]
 
 Creates a fresh network (in DIR, or a temporary directory removed on exit),
 starts each validator as its own process with its own data dir and ports
@@ -47,10 +52,16 @@ starts each validator as its own process with its own data dir and ports
 registers two rollups with the prover market (namespace 1: the reference
 circuit, Groth16; namespace 2: the multi-proof circuit, Groth16 + PLONK) and
 starts K prover daemons (default 3; 0 for none), whose metrics are on ports
-from API+100 and whose logs are in DIR/prover-j/prover.log. It prints the
-endpoints, then a status line every few seconds: height, finalized tx/s, p50
-submit-to-final latency of a probe transaction, validators and provers up, and
-each rollup's proven/finalized batches. Ctrl-C stops every process cleanly.
+from API+100 and whose logs are in DIR/prover-j/prover.log. With the provers
+it also starts an L1 — a real anvil on --l1-port (default API+545, so 8545) —
+deploys Ordo's light client, Groth16 verifier and rollup bridge on it, and
+runs a relayer (log in DIR/relayer.log) that posts finality certificates and
+advances rollup 1 by both paths (proven and attested, alternately) and rollup
+2 by attestations; --no-l1 leaves the L1 out. It prints the endpoints, then a
+status line every few seconds: height, finalized tx/s, p50 submit-to-final
+latency of a probe transaction, validators and provers up, each rollup's
+proven/finalized batches, and the L1's finalized height and each rollup's
+last batch on the L1. Ctrl-C stops every process cleanly.
 `,
   load: `Usage: ordo load [--rate R] [--namespaces K] [--size BYTES] [--api URL,URL,...] [--seconds S]
 
@@ -104,6 +115,14 @@ async function main(argv: string[]): Promise<void> {
     case "prover start": {
       const { proverStart } = await import("./prover-start.js");
       return proverStart(rest, HELP["prover start"] as string);
+    }
+    case "l1 deploy": {
+      const { l1Deploy } = await import("./l1-commands.js");
+      return l1Deploy(rest, HELP["l1 deploy"] as string);
+    }
+    case "relayer start": {
+      const { relayerStart } = await import("./l1-commands.js");
+      return relayerStart(rest, HELP["relayer start"] as string);
     }
     case "rollup register": {
       const { rollupRegister } = await import("./rollup-register.js");

@@ -1,0 +1,111 @@
+/**
+ * The L1 of `ordo devnet`: a real anvil, Ordo's contracts deployed on it for the
+ * devnet's committee, and a relayer process carrying finality and proven
+ * rollup roots to it (logging to DIR/relayer.log).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  ANVIL_DEV_PRIVATE_KEY,
+  type Anvil,
+  OrdoLightClientAbi,
+  OrdoRollupBridgeAbi,
+  startAnvil,
+} from "@ordo/l1-bridge";
+import { createPublicClient, http } from "viem";
+import { deployOrdoL1, type L1Deployment, writeDeployment } from "../relayer/l1-deployment.js";
+import { NodeClient } from "../relayer/node-client.js";
+import { DEFAULT_L1_ROLLUPS, l1Clients, parseRollupSpec } from "./l1-commands.js";
+
+export interface DevnetL1 {
+  anvil: Anvil;
+  deployment: L1Deployment;
+  relayer: ChildProcess;
+  /** "l1 finalized H  rollups on l1 1: h/i 2: h/i", or null when the L1 does not answer. */
+  progress(): Promise<string | null>;
+  stop(): Promise<void>;
+}
+
+export async function startDevnetL1(o: {
+  dir: string;
+  apis: readonly string[];
+  cli: string[];
+  port: number;
+}): Promise<DevnetL1> {
+  const anvil = await startAnvil({ port: o.port });
+  try {
+    const keyFile = join(o.dir, "l1.key");
+    await writeFile(keyFile, `${ANVIL_DEV_PRIVATE_KEY}\n`, { mode: 0o600 });
+    const deployment = await deployOrdoL1(await l1Clients(anvil.rpcUrl, ANVIL_DEV_PRIVATE_KEY), {
+      node: new NodeClient(o.apis[0] as string),
+      rollups: DEFAULT_L1_ROLLUPS.map(parseRollupSpec),
+    });
+    const deploymentFile = join(o.dir, "l1-deployment.json");
+    await writeDeployment(deploymentFile, deployment);
+    const log = openSync(join(o.dir, "relayer.log"), "a");
+    const relayer = spawn(
+      process.execPath,
+      [
+        ...o.cli,
+        "relayer",
+        "start",
+        "--l1",
+        anvil.rpcUrl,
+        "--deployment",
+        deploymentFile,
+        "--node",
+        o.apis.join(","),
+        "--state",
+        join(o.dir, "relayer-state.json"),
+        "--l1-key",
+        keyFile,
+        "--cadence-ms",
+        "5000",
+        "--poll-ms",
+        "500",
+      ],
+      { stdio: ["ignore", log, log] },
+    );
+    const client = createPublicClient({ transport: http(anvil.rpcUrl) });
+    return {
+      anvil,
+      deployment,
+      relayer,
+      async progress() {
+        try {
+          const height = await client.readContract({
+            address: deployment.lightClient,
+            abi: OrdoLightClientAbi,
+            functionName: "latestHeight",
+          });
+          const parts: string[] = [];
+          for (const r of deployment.rollups) {
+            const s = await client.readContract({
+              address: deployment.bridge,
+              abi: OrdoRollupBridgeAbi,
+              functionName: "rollup",
+              args: [r.namespace],
+            });
+            parts.push(`${r.namespace}: ${s.started ? `${s.height}/${s.index}` : "-"}`);
+          }
+          return `l1 finalized ${height}  rollups on l1 ${parts.join(" ")}`;
+        } catch {
+          return null;
+        }
+      },
+      async stop() {
+        if (relayer.exitCode === null && relayer.signalCode === null) {
+          const exited = new Promise((r) => relayer.once("exit", r));
+          relayer.kill("SIGTERM");
+          await exited;
+        }
+        await anvil.stop();
+      },
+    };
+  } catch (e) {
+    await anvil.stop();
+    throw e;
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * The relayer: carries Ordo to the L1. It posts finality certificates at a
+ * cadence and whenever a proof needs a height the light client lacks, and
+ * advances each rollup's state root on the bridge with the batches the prover
+ * market proved — by the proven path (Groth16 proofs verified on the L1, many
+ * per call) or the attested path (validators' BLS attestation of the proofs
+ * they verified, aggregated here).
+ *
+ * It never double-posts: every post is preceded by a read of the L1 state it
+ * would change and a simulation, and a transaction it sent is recorded in the
+ * state file before it waits for the receipt, so after a restart it first
+ * settles that transaction. Nonces are its own (one account, one relayer),
+ * resynchronized from the L1 on a nonce error. A failing round backs off
+ * exponentially.
+ */
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { type BatchStatement, blstBackend, createBitmap, toHex } from "@ordo/core";
+import {
+  attestedBatchArgs,
+  committeeArgs,
+  finalityCertificateArgs,
+  g2ToEip2537,
+  OrdoLightClientAbi,
+  OrdoRollupBridgeAbi,
+  proofToCalldata,
+} from "@ordo/l1-bridge";
+import type { Groth16Proof } from "@ordo/prover";
+import type { Logger } from "pino";
+import {
+  type Account,
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  http,
+  type PublicClient,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import type { L1Deployment, L1Rollup } from "./l1-deployment.js";
+import { NodeApiError, type NodeClient, type RollupBatchInfo } from "./node-client.js";
+
+export interface RelayerOptions {
+  /** Validators' APIs: data from the first that answers, attestations from each. */
+  nodes: NodeClient[];
+  l1RpcUrl: string;
+  l1PrivateKey: Hex;
+  deployment: L1Deployment;
+  /** Where progress survives restarts. */
+  stateFile: string;
+  /** Post the latest finality certificate at least this often (ms). */
+  cadenceMs: number;
+  /** How often to look for work (ms). */
+  pollMs: number;
+  /** For a rollup that accepts both paths: every Nth submission goes by the proven path, the rest attested. */
+  provenEvery: number;
+  /** Most batches in one bridge call. */
+  maxBatchesPerCall: number;
+  log: Logger;
+}
+
+interface RelayerState {
+  /** Submissions made per rollup (picks the path for rollups that accept both). */
+  submissions: Record<string, number>;
+  /** A transaction sent and not yet seen mined: settled first after a restart. */
+  pending: { hash: Hex; what: string } | null;
+  lastCadenceAt: number;
+}
+
+export interface RelayerCounters {
+  certificatesPosted: number;
+  provenSubmissions: number;
+  attestedSubmissions: number;
+  batchesAdvanced: number;
+  gasUsed: bigint;
+  failures: number;
+}
+
+export class Relayer {
+  readonly counters: RelayerCounters = {
+    certificatesPosted: 0,
+    provenSubmissions: 0,
+    attestedSubmissions: 0,
+    batchesAdvanced: 0,
+    gasUsed: 0n,
+    failures: 0,
+  };
+  private readonly o: RelayerOptions;
+  private readonly chain: Chain;
+  private readonly account: Account;
+  private readonly public: PublicClient;
+  private readonly wallet: WalletClient;
+  private state: RelayerState = { submissions: {}, pending: null, lastCadenceAt: 0 };
+  private nonce: number | null = null;
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(o: RelayerOptions) {
+    this.o = o;
+    this.chain = defineChain({
+      id: o.deployment.l1ChainId,
+      name: "l1",
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [o.l1RpcUrl] } },
+    });
+    this.account = privateKeyToAccount(o.l1PrivateKey);
+    this.public = createPublicClient({ chain: this.chain, transport: http(o.l1RpcUrl) }) as PublicClient;
+    this.wallet = createWalletClient({ chain: this.chain, transport: http(o.l1RpcUrl), account: this.account });
+  }
+
+  async start(): Promise<void> {
+    this.state = await loadState(this.o.stateFile);
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        await this.round();
+        failures = 0;
+      } catch (e) {
+        failures++;
+        this.counters.failures++;
+        if (/nonce/i.test(String(e))) this.nonce = null;
+        this.o.log.warn({ err: String(e).slice(0, 500), failures }, "relayer round failed; backing off");
+      }
+      const wait = failures === 0 ? this.o.pollMs : Math.min(30_000, 500 * 2 ** failures);
+      for (let t = 0; t < wait && !this.stopped; t += 100) await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** One pass: settle what is in flight, post certificates due, advance every rollup. */
+  async round(): Promise<void> {
+    await this.settlePending();
+    const node = await this.anyNode();
+    if (Date.now() - this.state.lastCadenceAt >= this.o.cadenceMs) {
+      const { committedHeight } = await node.status();
+      const latest = Number(await this.readLightClient("latestHeight"));
+      if (committedHeight > latest) await this.ensureFinalized(committedHeight);
+      this.state.lastCadenceAt = Date.now();
+      await this.save();
+    }
+    for (const rollup of this.o.deployment.rollups) await this.advance(rollup);
+  }
+
+  /** The first validator that answers. */
+  private async anyNode(): Promise<NodeClient> {
+    for (const n of this.o.nodes)
+      try {
+        await n.status();
+        return n;
+      } catch {
+        // try the next
+      }
+    throw new Error(`no validator answers (${this.o.nodes.map((n) => n.url).join(", ")})`);
+  }
+
+  private async readLightClient(functionName: "latestHeight" | "isFinalized", args: readonly unknown[] = []) {
+    return this.public.readContract({
+      address: this.o.deployment.lightClient,
+      abi: OrdoLightClientAbi,
+      functionName,
+      args,
+    } as never) as Promise<bigint | boolean>;
+  }
+
+  /** Posts the finality certificate that covers `height`, unless the light client has it. */
+  private async ensureFinalized(height: number): Promise<void> {
+    if ((await this.readLightClient("isFinalized", [BigInt(height)])) === true) return;
+    const node = await this.anyNode();
+    const [proof, committee] = await Promise.all([node.finality(height), node.validators()]);
+    const args = finalityCertificateArgs(proof.headers, proof.certificate, committeeArgs(committee.validators));
+    await this.send(`finality certificate for heights ${height}..${proof.headers.at(-1)?.height}`, {
+      address: this.o.deployment.lightClient,
+      abi: OrdoLightClientAbi,
+      functionName: "submitFinalityCertificate",
+      args,
+    });
+    this.counters.certificatesPosted++;
+  }
+
+  /** The next run of proven batches after the L1's last, in order. */
+  private async nextBatches(rollup: L1Rollup): Promise<RollupBatchInfo[]> {
+    const r = (await this.public.readContract({
+      address: this.o.deployment.bridge,
+      abi: OrdoRollupBridgeAbi,
+      functionName: "rollup",
+      args: [rollup.namespace],
+    })) as { height: bigint; index: number; started: boolean; stateRoot: bigint };
+    const node = await this.anyNode();
+    const out: RollupBatchInfo[] = [];
+    let from = 0;
+    let seen = !r.started;
+    for (;;) {
+      const page = await node.rollupBatches(rollup.namespace, from);
+      for (const b of page) {
+        if (!seen) {
+          seen = BigInt(b.height) === r.height && b.index === r.index;
+          continue;
+        }
+        if (!b.proven || out.length >= this.o.maxBatchesPerCall) return out;
+        out.push(b);
+      }
+      if (page.length < 256) return out;
+      from += page.length;
+    }
+  }
+
+  private async advance(rollup: L1Rollup): Promise<void> {
+    const batches = await this.nextBatches(rollup);
+    if (batches.length === 0) return;
+    const done = this.state.submissions[rollup.namespace] ?? 0;
+    const proven = rollup.proven && (!rollup.attested || done % this.o.provenEvery === 0);
+    if (proven) await this.submitProven(rollup, batches);
+    else await this.submitAttested(rollup, batches);
+    this.state.submissions[rollup.namespace] = done + 1;
+    this.counters.batchesAdvanced += batches.length;
+    await this.save();
+  }
+
+  private async submitProven(rollup: L1Rollup, batches: RollupBatchInfo[]): Promise<void> {
+    const node = await this.anyNode();
+    const args = [];
+    const proofs = [];
+    for (const b of batches) {
+      await this.ensureFinalized(b.height);
+      const block = await node.namespaceBlock(rollup.namespace, b.height);
+      if (block.proof.kind !== "inclusion")
+        throw new Error(`rollup ${rollup.namespace} has no transactions at ${b.height}`);
+      const groth16 = b.proofs?.groth16;
+      if (!groth16) throw new Error(`batch ${b.height}/${b.index} has no Groth16 proof`);
+      args.push({
+        height: BigInt(b.height),
+        index: b.index,
+        oldRoot: b.oldRoot,
+        newRoot: b.newRoot,
+        transactions: block.transactions.map((t) => toHex(t)),
+        leafIndex: block.proof.leafIndex,
+        leafCount: block.proof.leafCount,
+        path: block.proof.path as Hex[],
+      });
+      proofs.push(proofToCalldata(groth16 as Groth16Proof));
+    }
+    await this.send(`${batches.length} proven batch(es) of rollup ${rollup.namespace}`, {
+      address: this.o.deployment.bridge,
+      abi: OrdoRollupBridgeAbi,
+      functionName: "submitProvenBatches",
+      args: [rollup.namespace, args, proofs],
+    });
+    this.counters.provenSubmissions++;
+  }
+
+  /** Collects attestations until signers hold more than 2/3 of the stake, aggregates them, and submits. */
+  private async submitAttested(rollup: L1Rollup, batches: RollupBatchInfo[]): Promise<void> {
+    const committee = await (await this.anyNode()).validators();
+    const total = committee.validators.reduce((s, v) => s + v.stake, 0n);
+    const wanted = batches.map((b) => ({ namespace: rollup.namespace, height: b.height, index: b.index }));
+    const signatures = new Map<number, Uint8Array>();
+    let signed = 0n;
+    let epoch = committee.epoch;
+    let digest: Uint8Array | null = null;
+    for (const node of this.o.nodes) {
+      if (signed * 3n > total * 2n) break;
+      try {
+        const a = await node.attest(wanted);
+        const key = committee.validators[a.validator]?.publicKey;
+        // Each signature is checked here, so one bad validator cannot spoil the aggregate.
+        if (!key || signatures.has(a.validator) || !blstBackend.verify(key, a.digest, a.signature)) continue;
+        if (digest && toHex(digest) !== toHex(a.digest)) continue;
+        digest = a.digest;
+        epoch = a.epoch;
+        signatures.set(a.validator, a.signature);
+        signed += committee.validators[a.validator]?.stake ?? 0n;
+      } catch (e) {
+        if (!(e instanceof NodeApiError)) this.o.log.debug({ node: node.url, err: String(e) }, "no attestation");
+      }
+    }
+    if (signed * 3n <= total * 2n)
+      throw new Error(`attestations from ${signatures.size} validators hold ${signed} of ${total} stake: not a quorum`);
+    const statements: BatchStatement[] = batches.map((b) => ({
+      namespace: rollup.namespace,
+      height: b.height,
+      index: b.index,
+      oldRoot: b.oldRoot,
+      newRoot: b.newRoot,
+      commitment: b.commitment,
+    }));
+    const signers = [...signatures.keys()].sort((a, b) => a - b);
+    const aggregate = blstBackend.aggregateSignatures(signers.map((i) => signatures.get(i) as Uint8Array));
+    const full = committeeArgs(committee.validators);
+    const [namespace, statementsRoot, statementArgs, paths, leafIndexes, leafCount] = attestedBatchArgs(
+      statements,
+      rollup.namespace,
+    );
+    const attestation = {
+      statementsRoot,
+      epoch: BigInt(epoch),
+      signerBitmap: toHex(createBitmap(committee.validators.length, signers)),
+      signature: g2ToEip2537(aggregate),
+      publicKeys: full.publicKeys,
+      stakes: full.stakes,
+    };
+    await this.send(`${batches.length} attested batch(es) of rollup ${rollup.namespace}`, {
+      address: this.o.deployment.bridge,
+      abi: OrdoRollupBridgeAbi,
+      functionName: "attestAndSubmit",
+      args: [namespace, attestation, statementArgs, paths, leafIndexes, leafCount],
+    });
+    this.counters.attestedSubmissions++;
+  }
+
+  /**
+   * Simulates (a call that would revert is never sent), sends with the relayer's own nonce, records the
+   * transaction before waiting, and waits for it to be mined.
+   */
+  private async send(
+    what: string,
+    call: { address: Hex; abi: readonly unknown[]; functionName: string; args: readonly unknown[] },
+  ) {
+    const { request } = await this.public.simulateContract({ ...call, account: this.account } as never);
+    if (this.nonce === null)
+      this.nonce = await this.public.getTransactionCount({ address: this.account.address, blockTag: "pending" });
+    const hash = await this.wallet.writeContract({
+      ...(request as object),
+      nonce: this.nonce,
+      account: this.account,
+      chain: this.chain,
+    } as never);
+    this.nonce++;
+    this.state.pending = { hash, what };
+    await this.save();
+    await this.settlePending();
+  }
+
+  /** Waits for the recorded transaction, logs its outcome and clears it. */
+  private async settlePending(): Promise<void> {
+    const p = this.state.pending;
+    if (!p) return;
+    const receipt = await this.public.waitForTransactionReceipt({ hash: p.hash, timeout: 60_000 });
+    this.counters.gasUsed += receipt.gasUsed;
+    this.state.pending = null;
+    await this.save();
+    if (receipt.status !== "success") throw new Error(`${p.what}: transaction ${p.hash} reverted`);
+    this.o.log.info(
+      { what: p.what, tx: p.hash, gas: Number(receipt.gasUsed), block: Number(receipt.blockNumber) },
+      "posted",
+    );
+  }
+
+  private async save(): Promise<void> {
+    const tmp = `${this.o.stateFile}.partial`;
+    await writeFile(tmp, JSON.stringify(this.state));
+    await rename(tmp, this.o.stateFile);
+  }
+}
+
+async function loadState(path: string): Promise<RelayerState> {
+  try {
+    const s = JSON.parse(await readFile(path, "utf8")) as Partial<RelayerState>;
+    return {
+      submissions: s.submissions ?? {},
+      pending: s.pending && /^0x[0-9a-f]{64}$/.test(s.pending.hash) ? s.pending : null,
+      lastCadenceAt: typeof s.lastCadenceAt === "number" ? s.lastCadenceAt : 0,
+    };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { submissions: {}, pending: null, lastCadenceAt: 0 };
+    throw new Error(`cannot read the relayer state ${path}: ${(e as Error).message}`);
+  }
+}
