@@ -1,14 +1,25 @@
 /**
- * `ordo devnet` — the README's first quick-start line — starts a network with its prover market, reports on it,
- * proves a rollup's transfer, and stops cleanly on Ctrl-C.
+ * `ordo devnet` — the README's first quick-start line — starts a network with its prover market and its L1,
+ * reports on it, proves a rollup's transfers, carries their state root to the L1 by both bridge paths, and
+ * stops cleanly on Ctrl-C.
  */
 import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { expect, it } from "vitest";
+import { OrdoRollupBridgeAbi } from "@ordo/l1-bridge";
+import { encodeTransfer } from "@ordo/prover";
+import { type Address, createPublicClient, http } from "viem";
+import { afterAll, expect, it } from "vitest";
 
 const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+let dir: string | undefined;
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
-it("starts 4 validators and 3 provers, proves a rollup transfer, prints status lines, and exits 0 on SIGINT", async () => {
+it("starts 4 validators, 3 provers and an L1; proves rollup transfers and lands their root on the L1 by both paths; exits 0 on SIGINT", async () => {
+  dir = await mkdtemp(join(tmpdir(), "ordo-devnet-e2e-"));
   const child = spawn(
     process.execPath,
     [
@@ -23,6 +34,8 @@ it("starts 4 validators and 3 provers, proves a rollup transfer, prints status l
       "24100",
       "--interval-ms",
       "500",
+      "--dir",
+      dir,
     ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
   );
@@ -31,12 +44,16 @@ it("starts 4 validators and 3 provers, proves a rollup transfer, prints status l
     out += d.toString();
   });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const deadline = Date.now() + 90_000;
-  while (!/height \d+ .*validators up 4\/4/.test(out) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 200));
+  const until = async (re: RegExp, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!re.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(out).toMatch(re);
+  };
+  await until(/height \d+ .*validators up 4\/4/, 120_000);
   expect(out).toMatch(/validator 3: http:\/\/127\.0\.0\.1:24103/);
+  expect(out).toMatch(/l1: anvil http:\/\/127\.0\.0\.1:24645/);
   expect(out).toMatch(
-    /height \d+ +tx\/s [\d.]+ +p50 submit→final (\d+ ms|n\/a) +validators up 4\/4 +provers up 3\/3 +rollups proven 1: \d+\/\d+ 2: \d+\/\d+/,
+    /height \d+ +tx\/s [\d.]+ +p50 submit→final (\d+ ms|n\/a) +validators up 4\/4 +provers up 3\/3 +rollups proven 1: \d+\/\d+ 2: \d+\/\d+ +l1 finalized \d+/,
   );
   // The hint the devnet prints is a working transfer for rollup 1; the provers prove it.
   const hint = /prove a transfer: curl -X POST -H 'content-type: application\/json' -d '([^']+)' (\S+)/.exec(out);
@@ -44,9 +61,50 @@ it("starts 4 validators and 3 provers, proves a rollup transfer, prints status l
   const [, body, url] = hint as RegExpExecArray;
   const r = await fetch(url as string, { method: "POST", headers: { "content-type": "application/json" }, body });
   expect(r.status).toBe(202);
-  while (!/rollups proven 1: 1\/1/.test(out) && Date.now() < deadline + 60_000)
-    await new Promise((r) => setTimeout(r, 200));
-  expect(out).toMatch(/rollups proven 1: 1\/1/);
+  await until(/rollups proven 1: 1\/1/, 90_000);
+  // A second batch, so the relayer's second submission for rollup 1 goes by the other path.
+  const second = await fetch(url as string, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: encodeTransfer({ from: 1, to: 6, amount: 50n, nonce: 0n }),
+  });
+  expect(second.status).toBe(202);
+  await until(/rollups proven 1: 2\/2/, 90_000);
+
+  // The L1 follows: rollup 1's root on the bridge becomes the root the prover market accepted, by both paths.
+  const deployment = JSON.parse(await readFile(join(dir, "l1-deployment.json"), "utf8")) as { bridge: Address };
+  const l1 = createPublicClient({ transport: http("http://127.0.0.1:24645") });
+  const provenRoot = async () =>
+    BigInt(
+      (
+        (await (await fetch("http://127.0.0.1:24100/v1/market")).json()) as {
+          rollups: { namespace: number; provenRoot: string }[];
+        }
+      ).rollups.find((x) => x.namespace === 1)?.provenRoot ?? "0",
+    );
+  const deadline = Date.now() + 90_000;
+  let onL1 = 0n;
+  while (Date.now() < deadline) {
+    onL1 = await l1.readContract({
+      address: deployment.bridge,
+      abi: OrdoRollupBridgeAbi,
+      functionName: "stateRoot",
+      args: [1],
+    });
+    if (onL1 === (await provenRoot())) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  expect(onL1).toBe(await provenRoot());
+  const advanced = await l1.getContractEvents({
+    address: deployment.bridge,
+    abi: OrdoRollupBridgeAbi,
+    eventName: "StateRootAdvanced",
+    fromBlock: 0n,
+  });
+  const paths = advanced.filter((e) => e.args.namespace === 1).map((e) => e.args.path);
+  expect(new Set(paths)).toEqual(new Set([0, 1])); // Proven and Attested
+  expect(advanced.filter((e) => e.args.namespace === 1).at(-1)?.args.newRoot).toBe(onL1);
+
   child.kill("SIGINT");
   expect(await exited).toBe(0);
-}, 180_000);
+}, 400_000);
