@@ -110,8 +110,14 @@ export class Relayer {
   }
 
   async start(): Promise<void> {
-    this.state = await loadState(this.o.stateFile);
+    await this.resume();
     this.loop = this.run();
+  }
+
+  /** Loads the saved progress and settles a transaction a previous run sent but did not see mined. */
+  async resume(): Promise<void> {
+    this.state = await loadState(this.o.stateFile);
+    await this.settlePending();
   }
 
   async stop(): Promise<void> {
