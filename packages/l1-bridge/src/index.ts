@@ -1,4 +1,5 @@
 export { ANVIL_DEV_PRIVATE_KEY, type Anvil, type AnvilOptions, anvilBinary, startAnvil } from "./anvil.js";
+export { type BridgeClients, deployContract } from "./deploy.js";
 export { OrdoLightClientAbi } from "./generated/OrdoLightClient.js";
 export { OrdoRollupBridgeAbi, OrdoRollupBridgeBytecode } from "./generated/OrdoRollupBridge.js";
 export { RollupBatchVerifierAbi, RollupBatchVerifierBytecode } from "./generated/RollupBatchVerifier.js";
@@ -22,7 +23,6 @@ export {
 } from "./light-client.js";
 export {
   attestedBatchArgs,
-  type BridgeClients,
   BridgePath,
   deployPoseidons,
   deployRollupBridge,

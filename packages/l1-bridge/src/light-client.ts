@@ -7,7 +7,8 @@
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import type { BlockHeader, QuorumCertificate, Validator } from "@ordo/core";
 import { bitmapHas, fromHex, merkleProof, merkleRoot, sha256, toHex } from "@ordo/core";
-import type { Address, Hex, PublicClient, WalletClient } from "viem";
+import type { Address, Hex } from "viem";
+import { type BridgeClients, deployContract } from "./deploy.js";
 import { OrdoLightClientAbi, OrdoLightClientBytecode } from "./generated/OrdoLightClient.js";
 
 /** A base-field element as EIP-2537 wants it: 64 bytes, big-endian, the top 16 zero. */
@@ -144,20 +145,13 @@ export function finalityCertificateArgs(
 
 /** Deploys `OrdoLightClient` trusting `committee` at `epoch`; resolves with its address once mined. */
 export async function deployLightClient(
-  clients: { wallet: WalletClient; public: PublicClient },
+  clients: BridgeClients,
   o: { ordoChainId: number; epoch: number; committee: CommitteeArgs },
 ): Promise<Address> {
-  const account = clients.wallet.account;
-  if (!account) throw new Error("the wallet client needs an account to deploy");
-  const hash = await clients.wallet.deployContract({
-    abi: OrdoLightClientAbi,
-    bytecode: OrdoLightClientBytecode,
-    account,
-    chain: clients.wallet.chain,
-    args: [BigInt(o.ordoChainId), BigInt(o.epoch), o.committee.publicKeys, o.committee.stakes],
-  });
-  const receipt = await clients.public.waitForTransactionReceipt({ hash });
-  if (!receipt.contractAddress || receipt.status !== "success")
-    throw new Error(`deploying OrdoLightClient failed (transaction ${hash})`);
-  return receipt.contractAddress;
+  return deployContract(clients, OrdoLightClientAbi, OrdoLightClientBytecode, [
+    BigInt(o.ordoChainId),
+    BigInt(o.epoch),
+    o.committee.publicKeys,
+    o.committee.stakes,
+  ]);
 }

@@ -15,37 +15,20 @@ import {
   toHex,
 } from "@ordo/core";
 import { poseidonContract } from "circomlibjs";
-import type { Abi, Address, Hex, PublicClient, WalletClient } from "viem";
+import type { Abi, Address, Hex } from "viem";
+import { type BridgeClients, deployContract } from "./deploy.js";
 import { OrdoRollupBridgeAbi, OrdoRollupBridgeBytecode } from "./generated/OrdoRollupBridge.js";
 
 /** The contract's `Path` enum, as `StateRootAdvanced` reports it. */
 export const BridgePath = { Proven: 0, Attested: 1 } as const;
 
-export interface BridgeClients {
-  wallet: WalletClient;
-  public: PublicClient;
-}
-
-async function deploy(
-  clients: BridgeClients,
-  abi: Abi,
-  bytecode: Hex,
-  args: readonly unknown[] = [],
-): Promise<Address> {
-  const account = clients.wallet.account;
-  if (!account) throw new Error("the wallet client needs an account to deploy");
-  const hash = await clients.wallet.deployContract({ abi, bytecode, args, account, chain: clients.wallet.chain });
-  const receipt = await clients.public.waitForTransactionReceipt({ hash });
-  if (!receipt.contractAddress || receipt.status !== "success")
-    throw new Error(`deployment failed (transaction ${hash})`);
-  return receipt.contractAddress;
-}
+export type { BridgeClients };
 
 /** Deploys circomlibjs's Poseidon contracts for 2 and 5 inputs (the circuit's hashes of the batch commitment). */
 export async function deployPoseidons(clients: BridgeClients): Promise<{ poseidon2: Address; poseidon5: Address }> {
   const code = (n: number) => poseidonContract.createCode(n) as Hex;
-  const poseidon2 = await deploy(clients, [], code(2));
-  const poseidon5 = await deploy(clients, [], code(5));
+  const poseidon2 = await deployContract(clients, [], code(2));
+  const poseidon5 = await deployContract(clients, [], code(5));
   return { poseidon2, poseidon5 };
 }
 
@@ -62,7 +45,7 @@ export async function deployRollupBridge(
 ): Promise<RollupBridgeDeployment> {
   const poseidons =
     o.poseidon2 && o.poseidon5 ? { poseidon2: o.poseidon2, poseidon5: o.poseidon5 } : await deployPoseidons(clients);
-  const bridge = await deploy(clients, OrdoRollupBridgeAbi, OrdoRollupBridgeBytecode, [
+  const bridge = await deployContract(clients, OrdoRollupBridgeAbi, OrdoRollupBridgeBytecode, [
     o.lightClient,
     poseidons.poseidon2,
     poseidons.poseidon5,

@@ -18,6 +18,7 @@ import { createPublicClient, http } from "viem";
 import { deployOrdoL1, type L1Deployment, writeDeployment } from "../relayer/l1-deployment.js";
 import { NodeClient } from "../relayer/node-client.js";
 import { DEFAULT_L1_ROLLUPS, l1Clients, parseRollupSpec } from "./l1-commands.js";
+import { stopProcesses } from "./validator-processes.js";
 
 export interface DevnetL1 {
   anvil: Anvil;
@@ -96,11 +97,7 @@ export async function startDevnetL1(o: {
         }
       },
       async stop() {
-        if (relayer.exitCode === null && relayer.signalCode === null) {
-          const exited = new Promise((r) => relayer.once("exit", r));
-          relayer.kill("SIGTERM");
-          await exited;
-        }
+        await stopProcesses([relayer]);
         await anvil.stop();
       },
     };

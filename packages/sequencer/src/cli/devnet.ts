@@ -16,7 +16,7 @@ import {
   startDevnetProvers,
 } from "./devnet-market.js";
 import { int } from "./usage.js";
-import { type NodeStatus, nodeStatus, startValidatorProcesses } from "./validator-processes.js";
+import { type NodeStatus, nodeStatus, startValidatorProcesses, stopProcesses } from "./validator-processes.js";
 
 /** Submits one probe transaction and resolves with its submit→final latency (ms), or null. */
 async function probe(api: string, k: number): Promise<number | null> {
@@ -80,16 +80,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
     if (stopping) return;
     stopping = true;
     process.stdout.write("\nstopping the devnet...\n");
-    await Promise.all(
-      provers.map(
-        (p) =>
-          new Promise<void>((res) => {
-            if (p.exitCode !== null || p.signalCode !== null) return res();
-            p.once("exit", () => res());
-            p.kill("SIGTERM");
-          }),
-      ),
-    );
+    await stopProcesses(provers);
     await l1?.stop();
     await net.stop();
     process.exit(code);

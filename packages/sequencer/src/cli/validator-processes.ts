@@ -20,6 +20,20 @@ export async function nodeStatus(api: string): Promise<NodeStatus | null> {
   }
 }
 
+/** SIGTERM to each process still running; resolves when all have exited. */
+export async function stopProcesses(procs: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<void>((res) => {
+          if (p.exitCode !== null || p.signalCode !== null) return res();
+          p.once("exit", () => res());
+          p.kill("SIGTERM");
+        }),
+    ),
+  );
+}
+
 export interface ValidatorProcesses {
   dir: string;
   apis: string[];
@@ -79,16 +93,7 @@ export async function startValidatorProcesses(o: {
       }
     },
     async stop() {
-      await Promise.all(
-        procs.map(
-          (p) =>
-            new Promise<void>((res) => {
-              if (p.exitCode !== null || p.signalCode !== null) return res();
-              p.once("exit", () => res());
-              p.kill("SIGTERM");
-            }),
-        ),
-      );
+      await stopProcesses(procs);
       if (o.dir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };

@@ -8,6 +8,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import {
   type BridgeClients,
   committeeArgs,
+  deployContract,
   deployLightClient,
   deployRollupBridge,
   OrdoRollupBridgeAbi,
@@ -54,14 +55,7 @@ export async function deployOrdoL1(
   });
   const account = clients.wallet.account;
   if (!account) throw new Error("the wallet client needs an account to deploy");
-  const verifierTx = await clients.wallet.deployContract({
-    abi: RollupBatchVerifierAbi,
-    bytecode: RollupBatchVerifierBytecode,
-    account,
-    chain: clients.wallet.chain,
-  });
-  const verifier = (await clients.public.waitForTransactionReceipt({ hash: verifierTx })).contractAddress;
-  if (!verifier) throw new Error("deploying the Groth16 verifier failed");
+  const verifier = await deployContract(clients, RollupBatchVerifierAbi, RollupBatchVerifierBytecode);
   const { bridge, poseidon2, poseidon5 } = await deployRollupBridge(clients, { lightClient });
   const rollups: L1Rollup[] = [];
   for (const r of o.rollups) {
