@@ -15,7 +15,7 @@ import {
   toHex,
 } from "@ordo/core";
 import { poseidonContract } from "circomlibjs";
-import type { Abi, Address, Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { type BridgeClients, deployContract } from "./deploy.js";
 import { OrdoRollupBridgeAbi, OrdoRollupBridgeBytecode } from "./generated/OrdoRollupBridge.js";
 
