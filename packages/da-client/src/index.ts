@@ -1,0 +1,1 @@
+export { type DaLayer, DaLayerError, type DaReceipt, type DaStatus } from "./layer.js";
