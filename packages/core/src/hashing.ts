@@ -44,6 +44,7 @@ export const DOMAIN = {
   proofOfPossession: domainTag("proof-of-possession"),
   validatorSet: domainTag("validator-set"),
   proofAttestation: domainTag("proof-attestation"),
+  daAttestation: domainTag("da-attestation"),
 } as const;
 
 const HEADER_ABI = [
@@ -182,4 +183,19 @@ export function hashBatchStatement(s: BatchStatement): Bytes32 {
  */
 export function proofAttestationDigest(chainId: number, epoch: number, statementsRoot: Bytes32): Bytes32 {
   return sha256(staticWords([DOMAIN.proofAttestation, chainId, epoch, statementsRoot]));
+}
+
+/**
+ * What a validator signs to attest that it holds its verified shards of a
+ * block's erasure-coded payload: `sha256(abi.encode(tag, uint64 chainId,
+ * uint64 height, bytes32 payloadHash, bytes32 shardRoot))`. More than 2/3 of
+ * the stake over one such digest is a DA certificate.
+ */
+export function daAttestationDigest(
+  chainId: number,
+  height: number,
+  payloadHash: Bytes32,
+  shardRoot: Bytes32,
+): Bytes32 {
+  return sha256(staticWords([DOMAIN.daAttestation, chainId, height, payloadHash, shardRoot]));
 }

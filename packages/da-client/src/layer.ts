@@ -39,6 +39,11 @@ export interface DaLayer {
   retrieve(receipt: DaReceipt): Promise<Uint8Array>;
   /** True when `bytes` are exactly what the receipt commits to. */
   verify(receipt: DaReceipt, bytes: Uint8Array): Promise<boolean>;
+  /**
+   * The receipt of an earlier submission of exactly `payload`, if the layer has it (null if not): asked after a
+   * timeout or a crash, before submitting again. Layers that cannot look a payload up leave it out.
+   */
+  find?(payload: Uint8Array): Promise<DaReceipt | null>;
 }
 
 /**
