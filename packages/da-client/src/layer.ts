@@ -32,8 +32,12 @@ export interface DaLayer {
   readonly name: string;
   /** The most bytes one `submit` takes. */
   readonly maxBlobBytes: number;
-  /** Posts `payload`; resolves once the layer accepted it. Throws a `DaLayerError` on failure. */
-  submit(payload: Uint8Array): Promise<DaReceipt>;
+  /**
+   * Posts `payload`; resolves once the layer accepted it. Throws a `DaLayerError` on failure. `context.height`
+   * is the Ordo height the payload belongs to (the embedded layer's certificates are bound to it; other layers
+   * may ignore it).
+   */
+  submit(payload: Uint8Array, context?: { height: number }): Promise<DaReceipt>;
   status(receipt: DaReceipt): Promise<DaStatus>;
   /** The bytes the receipt names, as the layer returns them (check them with `verify`). */
   retrieve(receipt: DaReceipt): Promise<Uint8Array>;

@@ -201,7 +201,7 @@ export class DaPoster {
       l.attempts++;
       await this.o.store.putPosting(posting);
       for (let i = l.receipts.length; i < parts.length; i++) {
-        l.receipts.push(await layer.submit(parts[i] as Uint8Array));
+        l.receipts.push(await layer.submit(parts[i] as Uint8Array, { height: posting.height }));
         await this.o.store.putPosting(posting);
       }
       l.inFlight = false;

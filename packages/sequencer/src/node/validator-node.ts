@@ -4,6 +4,7 @@
  * and feeds back events. Every call into a core runs on one serial queue, so
  * the cores see one event at a time, in order, as in the simulator.
  */
+import { isDaFrame } from "../da/da-codec.js";
 import "@ordo/core";
 import {
   type ConsensusEffect,
@@ -130,7 +131,10 @@ function indexTransactions(transactions: readonly Transaction[], height: number)
   return out;
 }
 
-/** Consensus tags are 1–8, dissemination tags 16–21; both encode as `[1, tag, ...]` (fixarray, version, tag). */
+/**
+ * Consensus tags are 1–8, dissemination tags 16–21, the embedded DA layer's 32–35; all encode as `[1, tag, ...]`
+ * (fixarray, version, tag).
+ */
 function isDisseminationFrame(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && ((bytes[0] as number) & 0xf0) === 0x90 && bytes[1] === 1 && (bytes[2] as number) >= 16;
 }
@@ -281,7 +285,18 @@ export class ValidatorNode {
 
   // ── inbound ────────────────────────────────────────────────────────────
 
+  /** Routes the embedded DA layer's frames (tags 32–35) to `handler`; without one they are dropped. */
+  onDaFrame(handler: (from: number, bytes: Uint8Array) => void): void {
+    this.daHandler = handler;
+  }
+
+  private daHandler: ((from: number, bytes: Uint8Array) => void) | null = null;
+
   private onFrame(from: number, bytes: Uint8Array): void {
+    if (isDaFrame(bytes)) {
+      this.daHandler?.(from, bytes);
+      return;
+    }
     if (isDisseminationFrame(bytes)) {
       let message: DisseminationMessage;
       try {

@@ -32,6 +32,7 @@
  * | `dropped:<txHash>`      | reason                                                       |
  * | `batch:<digest>`        | batch bytes                                                  |
  * | `batchcert:<digest>`    | batch certificate bytes                                      |
+ * | `da-<kind>:<height>`    | embedded DA shards / certificate, DA posting state and cursor |
  */
 import { mkdir } from "node:fs/promises";
 import type { SafetyState } from "@ordo/consensus";
@@ -169,7 +170,11 @@ export const storeKey = {
   dropped: (hash: Uint8Array) => `dropped:${hex(hash)}`,
   batch: (digest: Uint8Array) => `batch:${hex(digest)}`,
   batchCertificate: (digest: Uint8Array) => `batchcert:${hex(digest)}`,
+  da: (kind: DaRecordKind, id: number) => `da-${kind}:${heightId(id)}`,
 } as const;
+
+/** What the embedded DA layer and the DA poster keep: a validator's shards and certificate per height, posting state. */
+export type DaRecordKind = "shards" | "certificate" | "posting" | "cursor";
 
 type Db = Level<string, Uint8Array>;
 type Op = { type: "put"; key: string; value: Uint8Array } | { type: "del"; key: string };
@@ -415,6 +420,15 @@ export class NodeStore {
 
   async getBatchCertificate(digest: Uint8Array): Promise<Uint8Array | null> {
     return this.read(storeKey.batchCertificate(digest), plain);
+  }
+
+  /** Stores a DA record (synchronous: an attestation promises the shard is kept). */
+  async putDaRecord(kind: DaRecordKind, id: number, bytes: Uint8Array): Promise<void> {
+    await this.groupWrite([{ type: "put", key: storeKey.da(kind, id), value: bytes }]);
+  }
+
+  async getDaRecord(kind: DaRecordKind, id: number): Promise<Uint8Array | null> {
+    return this.read(storeKey.da(kind, id), plain);
   }
 
   /** Deletes batches and their certificates (garbage collection: not synchronous by default). */
