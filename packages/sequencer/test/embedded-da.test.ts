@@ -4,16 +4,27 @@
  * stake, and the payload comes back from any 8 valid shards — with 2 validators (8 shards) gone, and with a
  * corrupt shard among them.
  */
-import { blstBackend, decodeBlockPayload, namespaceRoot, sha256 } from "@ordo/core";
+import {
+  type Block,
+  blstBackend,
+  decodeBlockPayload,
+  namespaceRoot,
+  sha256,
+  toHex,
+  verifyNamespaceProof,
+} from "@ordo/core";
 import { type DaCertificate, verifyDaCertificate } from "@ordo/da-client";
+import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type NamespaceProofJson, namespaceProofFromJson } from "../src/api/json.js";
 import { encodeDaMessage } from "../src/da/da-codec.js";
 import type { DaService } from "../src/da/da-service.js";
+import { decodeBlockBatches } from "../src/dissemination/codec.js";
 import { CHAIN_ID, type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
 
 let net: InProcessNetwork;
 beforeAll(async () => {
-  net = await startInProcessNetwork(4, { da: { k: 8, m: 8 } });
+  net = await startInProcessNetwork(4, { withApi: true, da: { k: 8, m: 8 } });
 }, 30_000);
 afterAll(async () => {
   await net?.stop();
@@ -92,6 +103,25 @@ describe("embedded DA layer", () => {
     await expect(da(0).embedded.disperse(height, junk, 2_000)).rejects.toThrow(/no quorum/);
     expect(da(2).embedded.counters.attestations).toBe(before);
     expect(da(2).embedded.counters.shardsRejected).toBeGreaterThan(0);
+  }, 30_000);
+
+  it("reports the block's DA at /v1/blocks/:height/da, and serves a block it pruned rebuilt from DA", async () => {
+    const app = net.apps[1] as FastifyInstance;
+    const r = await app.inject({ method: "GET", url: `/v1/blocks/${height}/da` });
+    expect(r.statusCode).toBe(200);
+    const body = r.json();
+    expect(body.embedded.shardsHeld).toEqual([1, 5, 9, 13]);
+    expect(body.embedded.certificate.shardRoot).toBe(toHex(cert.shardRoot));
+    // Validator 1 drops the block's batches (as pruning would): the namespace query rebuilds them from shards.
+    const block = (await net.stores[1]?.getBlock(height)) as Block;
+    await net.stores[1]?.deleteBatches(decodeBlockBatches(block.payload).certificates.map((c) => c.digest));
+    const q = await app.inject({ method: "GET", url: `/v1/namespaces/5/blocks/${height}` });
+    expect(q.statusCode, q.body).toBe(200);
+    const nb = q.json() as { source: string; transactions: string[]; proof: NamespaceProofJson };
+    expect(nb.source).toBe("da");
+    expect(nb.transactions.length).toBeGreaterThan(0);
+    const txs = nb.transactions.map((t) => new Uint8Array(Buffer.from(t, "base64")));
+    expect(verifyNamespaceProof(block.header.namespaceRoot, 5, txs, namespaceProofFromJson(nb.proof))).toBe(true);
   }, 30_000);
 
   it("still serves every payload with 2 of 4 validators (8 of 16 shards) gone", async () => {

@@ -1,5 +1,13 @@
 /** A namespace's view of committed blocks, rebuilt from LevelDB: its transactions and the proof that they are all of them. */
-import { type Block, hashHeader, namespaceRoot, proveNamespace, type Transaction, toHex } from "@ordo/core";
+import {
+  type Block,
+  type BlockPayload,
+  hashHeader,
+  namespaceRoot,
+  proveNamespace,
+  type Transaction,
+  toHex,
+} from "@ordo/core";
 import { decodeBatch, decodeBlockBatches } from "../dissemination/codec.js";
 import { groupByNamespace } from "../node/validator-node.js";
 import type { NodeStore } from "../storage/node-store.js";
@@ -55,7 +63,16 @@ export async function readNamespaceBlock(
 ): Promise<NamespaceBlockJson> {
   const block = await store.getBlock(height);
   if (!block) throw new NamespaceBlockUnavailable("not-committed", `no committed block at height ${height}`);
-  const payload = { groups: groupByNamespace(await blockTransactions(store, block)) };
+  return namespaceBlockFromPayload(
+    block,
+    { groups: groupByNamespace(await blockTransactions(store, block)) },
+    namespace,
+  );
+}
+
+/** A namespace's view of a committed block from its payload (from the store, or rebuilt from DA). */
+export function namespaceBlockFromPayload(block: Block, payload: BlockPayload, namespace: number): NamespaceBlockJson {
+  const height = block.header.height;
   // Serving a proof that does not verify would be worse than failing: check the rebuild against the header.
   if (toHex(namespaceRoot(payload)) !== toHex(block.header.namespaceRoot))
     throw new Error(`rebuilt payload of block ${height} does not match its namespace root`);

@@ -139,6 +139,14 @@ export const blockByHeight = {
   response: { 200: block, ...errors },
 } as const;
 
+export const blockDa = {
+  summary: "Where a block's DA payload is: per-layer receipts and status, the embedded layer's certificate and shards",
+  description:
+    "On the validator that posts DA: the posting (per layer: receipts, status pending/included/final, attempts, last error) and whether the policy is met. On every validator: the embedded layer's certificate (if it has one) and the shard indexes it holds. Retention: the embedded layer keeps shards as long as the validator keeps its data dir; each external layer's retention is its own.",
+  params: { type: "object", required: ["height"], properties: { height: heightParam } },
+  response: { 200: { type: "object", additionalProperties: true }, ...errors },
+} as const;
+
 export const blockFinality = {
   summary: "The finality certificate of a committed height, for light clients",
   description:
@@ -163,6 +171,12 @@ const namespaceBlockBody = {
     blockHash: hex,
     namespaceRoot: hex,
     transactions: { type: "array", items: { type: "string", description: "base64" } },
+    source: {
+      type: "string",
+      enum: ["da"],
+      description:
+        "present when this validator no longer held the block's data and rebuilt it from the embedded DA layer",
+    },
     proof: {
       type: "object",
       description: "NamespaceProof with byte fields as 0x-hex",

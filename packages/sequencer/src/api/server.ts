@@ -25,9 +25,11 @@ import {
   type ValidatorSet,
 } from "@ordo/core";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { DaService } from "../da/da-service.js";
 import type { MarketService } from "../market/market-service.js";
 import type { ValidatorNode } from "../node/validator-node.js";
 import type { NodeStore } from "../storage/node-store.js";
+import { daReport, namespaceBlockFromDa } from "./da-routes.js";
 import { toJson } from "./json.js";
 import { registerMarketRoutes } from "./market-routes.js";
 import { createMetrics } from "./metrics.js";
@@ -80,6 +82,8 @@ export interface ApiServerOptions {
   market?: MarketService;
   /** Signs with this validator's consensus key: enables `POST /v1/market/attestations`. */
   sign?: (digest: Uint8Array) => Uint8Array;
+  /** This validator's DA service: enables `GET /v1/blocks/:height/da` and rebuilding pruned blocks from DA. */
+  da?: DaService;
 }
 
 /** Most transactions in one batch submission. */
@@ -367,17 +371,27 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     },
   );
 
-  /** `readNamespaceBlock` with its failures as API errors. */
+  /**
+   * `readNamespaceBlock` with its failures as API errors. A block whose data this validator no longer holds
+   * (pruned, or never fetched) is rebuilt from the embedded DA layer when it has a certificate for it.
+   */
   async function namespaceBlock(namespace: number, height: number): Promise<NamespaceBlockJson> {
     try {
       return await readNamespaceBlock(store, namespace, height);
     } catch (e) {
       if (!(e instanceof NamespaceBlockUnavailable)) throw e;
-      throw e.reason === "not-committed"
-        ? new ApiError(404, "NOT_FOUND", e.message)
-        : new ApiError(503, "NOT_READY", e.message);
+      if (e.reason === "not-committed") throw new ApiError(404, "NOT_FOUND", e.message);
+      const rebuilt = o.da ? await namespaceBlockFromDa(store, o.da, namespace, height) : null;
+      if (rebuilt) return rebuilt;
+      throw new ApiError(503, "NOT_READY", e.message);
     }
   }
+
+  app.get<{ Params: { height: string } }>("/v1/blocks/:height/da", { schema: S.blockDa }, async (request) => {
+    const height = parseHeight(request.params.height);
+    if (!o.da) throw new ApiError(404, "NOT_FOUND", "this validator runs no DA service");
+    return daReport(o.da, height);
+  });
 
   app.get<{ Params: { ns: string; height: string } }>(
     "/v1/namespaces/:ns/blocks/:height",
