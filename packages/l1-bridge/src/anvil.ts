@@ -27,6 +27,8 @@ export interface AnvilOptions {
 
 /** anvil's first default account: 10,000 ETH on every fresh anvil chain (a well-known devnet key). */
 export const ANVIL_DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" as const;
+/** anvil's second default account: for a second sender (its own nonces), e.g. the DA poster beside the relayer. */
+export const ANVIL_DEV_PRIVATE_KEY_2 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const;
 
 /** The anvil executable of this platform's `@foundry-rs/anvil-<os>-<arch>` package. */
 export function anvilBinary(): string {

@@ -1,4 +1,11 @@
-export { ANVIL_DEV_PRIVATE_KEY, type Anvil, type AnvilOptions, anvilBinary, startAnvil } from "./anvil.js";
+export {
+  ANVIL_DEV_PRIVATE_KEY,
+  ANVIL_DEV_PRIVATE_KEY_2,
+  type Anvil,
+  type AnvilOptions,
+  anvilBinary,
+  startAnvil,
+} from "./anvil.js";
 export { type BridgeClients, deployContract } from "./deploy.js";
 export { OrdoLightClientAbi } from "./generated/OrdoLightClient.js";
 export { OrdoRollupBridgeAbi, OrdoRollupBridgeBytecode } from "./generated/OrdoRollupBridge.js";

@@ -104,6 +104,31 @@ export interface NodeConfigFile {
   listen: string;
   api: { host: string; port: number };
   baseTimeoutMs?: number;
+  /** The embedded DA layer (every validator) and, on the validator that posts, the DA poster. */
+  da?: DaConfig;
+}
+
+/** An external DA layer the poster also posts to (paths relative to the config file). */
+export type ExternalDaLayerConfig = {
+  type: "ethereum-blobs";
+  rpcUrl: string;
+  privateKeyFile: string;
+  /** Where blobs are read back; absent: the node itself (anvil's `anvil_getBlobsByTransactionHash`). */
+  beaconUrl?: string;
+  /** Blocks before a blob transaction counts as final (default 64). */
+  confirmations?: number;
+};
+
+export interface DaConfig {
+  /** Data and parity shards per block (k + m ≤ 256). */
+  k: number;
+  m: number;
+  /** Present on the validator that posts every committed block's DA payload. */
+  poster?: {
+    /** `{"kind": "all", "layers": [...]}` or `{"kind": "k-of-n", "k": K}` over the embedded layer and `layers`. */
+    policy: { kind: "all"; layers: string[] } | { kind: "k-of-n"; k: number };
+    layers: ExternalDaLayerConfig[];
+  };
 }
 
 /** Writes a file only the owner can read (keys never leave their data dir with wider permissions). */
@@ -209,5 +234,23 @@ export async function readNodeConfig(path: string): Promise<NodeConfigFile> {
   need(typeof raw.peerKeyFile === "string", "peerKeyFile");
   need(typeof raw.listen === "string", "listen");
   need(typeof raw.api?.host === "string" && Number.isInteger(raw.api?.port), "api");
+  if (raw.da !== undefined) {
+    const { k, m, poster } = raw.da;
+    need(Number.isInteger(k) && Number.isInteger(m) && k >= 1 && m >= 1 && k + m <= 256, "da.k/da.m");
+    if (poster !== undefined) {
+      const p = poster.policy;
+      need(
+        (p?.kind === "all" && Array.isArray(p.layers)) || (p?.kind === "k-of-n" && Number.isInteger(p.k) && p.k >= 1),
+        "da.poster.policy",
+      );
+      need(
+        Array.isArray(poster.layers) &&
+          poster.layers.every(
+            (l) => l?.type === "ethereum-blobs" && typeof l.rpcUrl === "string" && typeof l.privateKeyFile === "string",
+          ),
+        "da.poster.layers",
+      );
+    }
+  }
   return raw as NodeConfigFile;
 }

@@ -72,6 +72,8 @@ export async function genesisCreate(args: string[]): Promise<void> {
       peerKeyFile: "peer.key",
       listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
       api: { host: "127.0.0.1", port: apiPort + i },
+      // Every validator keeps its shards of the embedded DA layer; validator 0 posts each block.
+      da: { k: 8, m: 8, ...(i === 0 ? { poster: { policy: { kind: "k-of-n", k: 1 }, layers: [] } } : {}) },
     };
     await writeFile(join(dir, "node.json"), `${JSON.stringify(config, null, 2)}\n`);
   }

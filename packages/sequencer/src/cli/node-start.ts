@@ -6,11 +6,13 @@ import { createGenesisBlock } from "@ordo/consensus";
 import { blstBackend } from "@ordo/core";
 import { pino } from "pino";
 import { createApiServer } from "../api/server.js";
+import { startDaService } from "../da/da-service.js";
 import { MarketService } from "../market/market-service.js";
 import { ValidatorNode } from "../node/validator-node.js";
 import { loadOrCreatePeerKey } from "../p2p/peer-key.js";
 import { createTransport } from "../p2p/transport.js";
 import { NodeStore } from "../storage/node-store.js";
+import { externalDaLayers } from "./da-layers.js";
 import { marketBalances, marketConfig, readBlsKeyFile, readGenesis, readNodeConfig } from "./files.js";
 
 export async function nodeStart(args: string[], help: string): Promise<void> {
@@ -60,6 +62,36 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
     log,
   );
   await market.start(node, store);
+  const da = config.da
+    ? startDaService({
+        node,
+        store,
+        transport,
+        validators,
+        chainId: genesisFile.chainId,
+        self: config.self,
+        bls: blstBackend,
+        secretKey: key.secretKey,
+        k: config.da.k,
+        m: config.da.m,
+        log,
+        ...(config.da.poster
+          ? {
+              poster: {
+                policy: config.da.poster.policy,
+                layers: await externalDaLayers(config.da.poster.layers, at),
+                onEvent: (e) =>
+                  e.type === "failed"
+                    ? log.warn(
+                        { height: e.height, layer: e.layer, err: e.error.message, retryInMs: e.retryInMs },
+                        "DA post failed",
+                      )
+                    : log.debug(e, "DA"),
+              },
+            }
+          : {}),
+      })
+    : undefined;
   const api = createApiServer({
     node,
     store,
@@ -69,6 +101,7 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
     market,
     // Attestations of verified proofs (for the L1 bridge's attested path), under their own domain tag.
     sign: (digest) => blstBackend.sign(key.secretKey, digest),
+    ...(da ? { da } : {}),
   });
   await api.listen({ host: config.api.host, port: config.api.port });
   log.info({ p2p: transport.multiaddrs(), api: `http://${config.api.host}:${config.api.port}` }, "validator started");
