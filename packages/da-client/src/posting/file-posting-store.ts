@@ -1,8 +1,8 @@
 /**
  * A `PostingStore` in one JSON file, written atomically (temp file + rename):
  * for a poster run outside a validator (the validator keeps its state in its
- * LevelDB). Postings of heights behind the cursor are dropped on write, so the
- * file stays as small as the posting window.
+ * LevelDB). Every posting is kept: its receipts are how a block is found and
+ * retrieved later.
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { BlockPosting, PostingStore } from "./da-poster.js";
@@ -30,9 +30,7 @@ export class FilePostingStore implements PostingStore {
   }
 
   private async save(): Promise<void> {
-    const s = await this.load();
-    for (const h of Object.keys(s.postings)) if (Number(h) < s.cursor) delete s.postings[h];
-    const text = JSON.stringify(s);
+    const text = JSON.stringify(await this.load());
     // Writes are chained: a later state never lands before an earlier one.
     this.writing = this.writing.then(async () => {
       await writeFile(`${this.path}.partial`, text);
