@@ -6,9 +6,13 @@
  * plain memory copy of the same payload for scale. Each figure is the median of `--runs` timed runs after as many
  * warm-up runs, in payload bytes per second (MB = 10^6 bytes).
  *
- * Part 2 (to come, see the marked section in `main`): the added finality-to-certificate latency on the devnet.
+ * Part 2: the finality-to-certificate latency the embedded layer adds on a real devnet (`ordo devnet` as
+ * processes: 4 validators over libp2p and LevelDB, validator 0 posting): for each probe transaction, the time
+ * from its block's finality to the embedded DA certificate of that block, next to submit→final as the baseline.
  */
+import { spawn } from "node:child_process";
 import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createScalarKernel, createSimdKernel, type Kernel } from "../src/erasure/kernel.js";
 import { encodeShardsWith, rebuildPayloadWith } from "../src/erasure/reed-solomon.js";
@@ -17,6 +21,8 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "15" },
     kernel: { type: "string", default: "wasm-simd" },
+    probes: { type: "string", default: "20" },
+    "no-devnet": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -140,7 +146,101 @@ async function main(): Promise<void> {
   printErasureTable(kernel, benchErasure(kernel));
 
   // ---- Part 2: added finality-to-certificate latency on the devnet. ----
-  // Reserved for the lead: not implemented yet.
+  if (!values["no-devnet"]) await devnetLatency(Number(values.probes));
+}
+
+/** Runs `ordo devnet` (no provers, no L1), sends probes, and times finality and the DA certificate of each. */
+async function devnetLatency(probes: number): Promise<void> {
+  const root = fileURLToPath(new URL("../../..", import.meta.url));
+  const api = (i: number) => `http://127.0.0.1:${28100 + i}`;
+  const child = spawn(
+    process.execPath,
+    [
+      "--conditions=source",
+      "--import",
+      "tsx",
+      "packages/sequencer/src/cli/ordo.ts",
+      "devnet",
+      "--provers",
+      "0",
+      "--no-l1",
+      "--base-port",
+      "28000",
+      "--api-port",
+      "28100",
+      "--interval-ms",
+      "60000",
+    ],
+    { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const get = async (url: string) => {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      return r.ok ? ((await r.json()) as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  };
+  const until = async <T>(f: () => Promise<T | null>, ms: number, what: string): Promise<T> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await f();
+      if (v !== null) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  try {
+    await until(
+      async () => ((await get(`${api(0)}/v1/status`))?.committedHeight as number) > 2 || null,
+      120_000,
+      "the devnet",
+    );
+    const final: number[] = [];
+    const certified: number[] = [];
+    for (let k = 0; k < probes; k++) {
+      const t0 = performance.now();
+      const r = await fetch(`${api(1)}/v1/namespaces/9/transactions`, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: new TextEncoder().encode(`da-probe-${process.pid}-${k}-${Date.now()}`),
+      });
+      const { hash } = (await r.json()) as { hash: string };
+      const height = await until(
+        async () => {
+          const s = await get(`${api(1)}/v1/transactions/${hash}`);
+          return s?.status === "final" ? (s.height as number) : null;
+        },
+        30_000,
+        "finality",
+      );
+      const tFinal = performance.now();
+      await until(
+        async () =>
+          ((await get(`${api(0)}/v1/blocks/${height}/da`)) as { embedded?: { certificate: unknown } } | null)?.embedded
+            ?.certificate ?? null,
+        30_000,
+        "the DA certificate",
+      );
+      final.push(tFinal - t0);
+      certified.push(performance.now() - tFinal);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] as number;
+    console.log(`\n## Embedded DA on the devnet (4 validator processes, 8+8 shards, ${probes} probes)\n`);
+    console.log("| what | p50 ms | p90 ms | max ms |");
+    console.log("| --- | ---: | ---: | ---: |");
+    console.log(
+      `| submit → final (baseline) | ${p(final, 0.5).toFixed(0)} | ${p(final, 0.9).toFixed(0)} | ${Math.max(...final).toFixed(0)} |`,
+    );
+    console.log(
+      `| final → DA certificate (added) | ${p(certified, 0.5).toFixed(0)} | ${p(certified, 0.9).toFixed(0)} | ${Math.max(...certified).toFixed(0)} |`,
+    );
+    console.log(`\nadded latency / baseline (p50): ${(p(certified, 0.5) / p(final, 0.5)).toFixed(2)}×`);
+  } finally {
+    child.kill("SIGINT");
+    await new Promise((r) => child.once("exit", r));
+  }
 }
 
 await main();

@@ -32,6 +32,9 @@
  *   `Kzg` interface does not produce; posting to such a network needs that
  *   first.
  */
+
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { sha256, toHex } from "@ordo/core";
 import { loadKZG } from "kzg-wasm";
 import {
@@ -99,6 +102,61 @@ export function loadSharedKzg(): Promise<{ kzg: Kzg; loadMs: number }> {
     shared = undefined;
   });
   return shared;
+}
+
+/** Commitments and proofs of blobs from a worker thread (`workers/kzg-worker.mjs`): the event loop never waits on KZG. */
+class KzgWorker {
+  private readonly worker = new Worker(fileURLToPath(new URL("../../workers/kzg-worker.mjs", import.meta.url)));
+  private nextId = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: { commitment: Hex; proof: Hex }[]) => void; reject: (e: Error) => void }
+  >();
+
+  constructor() {
+    // Idle, the worker must not keep the process alive.
+    this.worker.unref();
+    this.worker.on("message", (m: { id?: number; out?: { commitment: Hex; proof: Hex }[]; error?: string }) => {
+      if (m.id === undefined) return;
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (this.waiting.size === 0) this.worker.unref();
+      if (m.out) w?.resolve(m.out);
+      else w?.reject(new Error(m.error ?? "the KZG worker failed"));
+    });
+    this.worker.on("error", (e) => {
+      for (const w of this.waiting.values()) w.reject(e);
+      this.waiting.clear();
+      kzgWorker = undefined;
+    });
+  }
+
+  prove(blobs: readonly ByteArray[]): Promise<{ commitment: ByteArray; proof: ByteArray }[]> {
+    const id = this.nextId++;
+    this.worker.ref();
+    return new Promise<{ commitment: Hex; proof: Hex }[]>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, blobs: blobs.map((b) => bytesToHex(b)) });
+    }).then((out) => out.map((x) => ({ commitment: hexToBytes(x.commitment), proof: hexToBytes(x.proof) })));
+  }
+}
+
+let kzgWorker: KzgWorker | undefined;
+
+/**
+ * A `Kzg` that answers from commitments and proofs computed beforehand (in the worker), so viem's synchronous calls
+ * cost nothing.
+ */
+function precomputedKzg(known: Map<string, { commitment: ByteArray; proof: ByteArray }>): Kzg {
+  const of = (blob: ByteArray) => {
+    const k = known.get(toHex(sha256(blob)));
+    if (!k) throw new Error("a blob whose KZG commitment was not computed beforehand");
+    return k;
+  };
+  return {
+    blobToKzgCommitment: (blob) => of(blob).commitment,
+    computeBlobKzgProof: (blob) => of(blob).proof,
+  };
 }
 
 /**
@@ -183,18 +241,24 @@ export class EthereumBlobsLayer implements DaLayer {
     this.wallet = createWalletClient({ account: this.account, transport });
   }
 
-  private kzg(): Promise<Kzg> {
-    return this.o.kzg ? Promise.resolve(this.o.kzg) : loadSharedKzg().then((s) => s.kzg);
-  }
-
-  /** The blobs of `payload` and their versioned hashes (with the commitments, to reuse). */
+  /** The blobs of `payload`, their versioned hashes, and a `Kzg` for viem answering for exactly these blobs. */
   private async encode(
     payload: Uint8Array,
-  ): Promise<{ blobs: readonly ByteArray[]; commitments: ByteArray[]; versionedHashes: readonly Hex[] }> {
+  ): Promise<{ blobs: readonly ByteArray[]; kzg: Kzg; versionedHashes: readonly Hex[] }> {
     const blobs = toBlobs({ data: payload, to: "bytes" });
-    const kzg = await this.kzg();
-    const commitments = blobs.map((b) => kzg.blobToKzgCommitment(b));
-    return { blobs, commitments, versionedHashes: commitmentsToVersionedHashes({ commitments, to: "hex" }) };
+    let commitments: ByteArray[];
+    let kzg: Kzg;
+    if (this.o.kzg) {
+      const inner = this.o.kzg;
+      commitments = blobs.map((b) => inner.blobToKzgCommitment(b));
+      kzg = memoizedKzg(inner, new Map(blobs.map((b, i) => [toHex(sha256(b)), commitments[i] as ByteArray])));
+    } else {
+      kzgWorker ??= new KzgWorker();
+      const proved = await kzgWorker.prove(blobs);
+      commitments = proved.map((p) => p.commitment);
+      kzg = precomputedKzg(new Map(blobs.map((b, i) => [toHex(sha256(b)), proved[i] as (typeof proved)[number]])));
+    }
+    return { blobs, kzg, versionedHashes: commitmentsToVersionedHashes({ commitments, to: "hex" }) };
   }
 
   async submit(payload: Uint8Array): Promise<DaReceipt> {
@@ -202,9 +266,7 @@ export class EthereumBlobsLayer implements DaLayer {
     if (payload.length > this.maxBlobBytes)
       throw new DaLayerError(LAYER, "rejected", `payload of ${payload.length} bytes exceeds ${this.maxBlobBytes}`);
     const payloadHash = toHex(sha256(payload));
-    const { blobs, commitments, versionedHashes } = await this.encode(payload);
-    const known = new Map<string, ByteArray>(blobs.map((b, i) => [toHex(sha256(b)), commitments[i] as ByteArray]));
-    const kzg = memoizedKzg(await this.kzg(), known);
+    const { blobs, kzg, versionedHashes } = await this.encode(payload);
 
     let hash: Hex;
     try {

@@ -23,7 +23,8 @@ export type PostingPolicy = { kind: "all"; layers: readonly string[] } | { kind:
 
 /** Where one block stands on one layer. */
 export interface LayerPosting {
-  state: "pending" | "posted" | "failed";
+  /** `skipped`: this block is not for this layer (`postTo` said so); it counts as done for the policy. */
+  state: "pending" | "posted" | "failed" | "skipped";
   /** One receipt per part (the payload split at the layer's `maxBlobBytes`). */
   receipts: DaReceipt[];
   attempts: number;
@@ -60,6 +61,10 @@ export interface DaPosterOptions {
   backoffMs?: { initial: number; max: number };
   /** Blocks whose posting may be in progress at once (ahead of the cursor). */
   window?: number;
+  /** The first height to post (default 0; a validator starts at 1: its genesis block has no data). */
+  firstHeight?: number;
+  /** Whether a block goes to a layer at all (default: every block to every layer). */
+  postTo?: (layer: string, payload: Uint8Array) => boolean;
   now?: () => number;
   onEvent?: (e: PosterEvent) => void;
 }
@@ -81,7 +86,7 @@ export function splitPayload(payload: Uint8Array, max: number): Uint8Array[] {
 
 export function policySatisfied(policy: PostingPolicy, posting: BlockPosting): boolean {
   const posted = Object.entries(posting.layers)
-    .filter(([, l]) => l.state === "posted")
+    .filter(([, l]) => l.state === "posted" || l.state === "skipped")
     .map(([name]) => name);
   return policy.kind === "all" ? policy.layers.every((l) => posted.includes(l)) : posted.length >= policy.k;
 }
@@ -130,14 +135,18 @@ export class DaPoster {
     return this.running;
   }
 
+  private async cursor(): Promise<number> {
+    return Math.max(this.o.firstHeight ?? 0, await this.o.store.getCursor());
+  }
+
   /** Blocks finalized but not yet satisfied by the policy. */
   async lag(): Promise<number> {
-    return Math.max(0, this.finalized + 1 - (await this.o.store.getCursor()));
+    return Math.max(0, this.finalized + 1 - (await this.cursor()));
   }
 
   /** Posts what is due within the window ahead of the cursor, then advances the cursor past satisfied blocks. */
   private async pass(): Promise<void> {
-    let cursor = await this.o.store.getCursor();
+    let cursor = await this.cursor();
     const window = this.o.window ?? 16;
     for (let h = cursor; h <= this.finalized && h < cursor + window; h++) await this.postBlock(h);
     for (;;) {
@@ -162,7 +171,9 @@ export class DaPoster {
       if (posting.satisfied && this.o.policy.kind === "k-of-n") break;
       const l = posting.layers[layer.name] ?? { state: "pending", receipts: [], attempts: 0, retryAt: 0 };
       posting.layers[layer.name] = l;
-      if (l.state === "posted" || l.state === "failed" || l.retryAt > this.now) continue;
+      if (l.state === "pending" && l.attempts === 0 && this.o.postTo && !this.o.postTo(layer.name, payload))
+        l.state = "skipped";
+      if (l.state !== "pending" || l.retryAt > this.now) continue;
       await this.attempt(layer, l, payload, posting);
       posting.satisfied = policySatisfied(this.o.policy, posting);
     }

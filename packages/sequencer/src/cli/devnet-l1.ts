@@ -5,18 +5,19 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   ANVIL_DEV_PRIVATE_KEY,
+  ANVIL_DEV_PRIVATE_KEY_2,
   type Anvil,
   OrdoLightClientAbi,
   OrdoRollupBridgeAbi,
-  startAnvil,
 } from "@ordo/l1-bridge";
 import { createPublicClient, http } from "viem";
 import { deployOrdoL1, type L1Deployment, writeDeployment } from "../relayer/l1-deployment.js";
 import { NodeClient } from "../relayer/node-client.js";
+import type { NodeConfigFile } from "./files.js";
 import { DEFAULT_L1_ROLLUPS, l1Clients, parseRollupSpec } from "./l1-commands.js";
 import { stopProcesses } from "./validator-processes.js";
 
@@ -29,13 +30,38 @@ export interface DevnetL1 {
   stop(): Promise<void>;
 }
 
+/** Validator 0 also posts every block with transactions as EIP-4844 blobs to the devnet's anvil (its own account). */
+export async function configureDevnetBlobs(dir: string, anvil: Anvil): Promise<void> {
+  await writeFile(join(dir, "da-l1.key"), `${ANVIL_DEV_PRIVATE_KEY_2}\n`, { mode: 0o600 });
+  const file = join(dir, "validator-0", "node.json");
+  const config = JSON.parse(await readFile(file, "utf8")) as NodeConfigFile;
+  config.da = {
+    k: config.da?.k ?? 8,
+    m: config.da?.m ?? 8,
+    poster: {
+      policy: { kind: "all", layers: ["embedded", "ethereum-blobs"] },
+      layers: [
+        {
+          type: "ethereum-blobs",
+          rpcUrl: anvil.rpcUrl,
+          privateKeyFile: "../da-l1.key",
+          confirmations: 2,
+          onlyWithTransactions: true,
+        },
+      ],
+    },
+  };
+  await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** Deploys Ordo's contracts on the devnet's anvil and starts the relayer; `stop` also stops the anvil. */
 export async function startDevnetL1(o: {
   dir: string;
   apis: readonly string[];
   cli: string[];
-  port: number;
+  anvil: Anvil;
 }): Promise<DevnetL1> {
-  const anvil = await startAnvil({ port: o.port });
+  const anvil = o.anvil;
   try {
     const keyFile = join(o.dir, "l1.key");
     await writeFile(keyFile, `${ANVIL_DEV_PRIVATE_KEY}\n`, { mode: 0o600 });

@@ -7,7 +7,8 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
-import { type DevnetL1, startDevnetL1 } from "./devnet-l1.js";
+import { startAnvil } from "@ordo/l1-bridge";
+import { configureDevnetBlobs, type DevnetL1, startDevnetL1 } from "./devnet-l1.js";
 import {
   DEVNET_ROLLUPS,
   exampleTransferBody,
@@ -63,6 +64,8 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
   const interval = Number(values["interval-ms"] ?? 3000);
   const proverCount = int("provers", values.provers, 3, 0, 16);
   const l1Port = int("l1-port", values["l1-port"], apiPort + 545, 1, 65535);
+  // The L1 starts first: validator 0 posts DA blobs to it from its first block.
+  const anvil = values["no-l1"] ? null : await startAnvil({ port: l1Port });
   process.stdout.write("starting validators...\n");
   const net = await startValidatorProcesses({
     validators: n,
@@ -71,6 +74,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
     cli: [...process.execArgv, ...cli],
     provers: proverCount,
     ...(values.dir ? { dir: values.dir } : {}),
+    ...(anvil ? { beforeStart: (dir: string) => configureDevnetBlobs(dir, anvil) } : {}),
   });
   const { apis } = net;
   let provers: ChildProcess[] = [];
@@ -83,6 +87,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
     await stopProcesses(provers);
     await l1?.stop();
     await net.stop();
+    await anvil?.stop();
     process.exit(code);
   };
   process.once("SIGINT", () => void stop(0));
@@ -120,9 +125,9 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
       process.stdout.write(
         `  prover ${j}: metrics http://127.0.0.1:${metricsPort(j)}/metrics  log ${net.dir}/prover-${j}/prover.log\n`,
       );
-    if (!values["no-l1"]) {
+    if (anvil) {
       try {
-        l1 = await startDevnetL1({ dir: net.dir, apis, cli: [...process.execArgv, ...cli], port: l1Port });
+        l1 = await startDevnetL1({ dir: net.dir, apis, cli: [...process.execArgv, ...cli], anvil });
       } catch (e) {
         process.stderr.write(`error: starting the L1: ${(e as Error).message}\n`);
         await stop(1);

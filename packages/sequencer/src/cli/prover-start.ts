@@ -122,7 +122,17 @@ export async function proverStart(args: string[], help: string): Promise<void> {
   const key = await readSystemKeyFile(resolve(values.key), true);
   const me = accountOf(key.publicKey);
   const log = pino({ base: { prover: me.slice(0, 10) } });
-  const { chainId } = await getJson<{ chainId: number }>(`${node}/v1/status`);
+  // The node may still be starting (or busy): wait for it rather than exit.
+  let chainId: number | undefined;
+  for (let attempt = 0; chainId === undefined; attempt++) {
+    try {
+      chainId = (await getJson<{ chainId: number }>(`${node}/v1/status`)).chainId;
+    } catch (e) {
+      if (attempt >= 60) throw new Error(`cannot reach the node at ${node}: ${String(e)}`);
+      log.warn({ err: String(e) }, "cannot reach the node; retrying");
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
   const agent = new ProverAgent({
     id: me,
     price: BigInt(values.price ?? 10),
@@ -142,7 +152,8 @@ export async function proverStart(args: string[], help: string): Promise<void> {
         });
   if (metricsServer && metricsPort !== undefined)
     await new Promise<void>((ok, fail) => metricsServer.once("error", fail).listen(metricsPort, "127.0.0.1", ok));
-  let nonce = (await getJson<AccountJson>(`${node}/v1/market/accounts/${me}`)).nextNonce;
+  // The loop below takes the chain's next nonce before the first submission.
+  let nonce = 0;
   let registering = false;
   let lastSubmitAt = 0;
   let stopping = false;

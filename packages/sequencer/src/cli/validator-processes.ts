@@ -54,6 +54,8 @@ export async function startValidatorProcesses(o: {
   cli: string[];
   /** Prover keys (and market balances) to create in the genesis (default 3). */
   provers?: number;
+  /** Runs after the genesis and configs are written, before any validator starts (e.g. to adjust a node.json). */
+  beforeStart?: (dir: string) => Promise<void>;
   stdio?: "inherit" | "ignore";
 }): Promise<ValidatorProcesses> {
   const n = o.validators;
@@ -70,6 +72,7 @@ export async function startValidatorProcesses(o: {
     "--provers",
     String(o.provers ?? 3),
   ]);
+  await o.beforeStart?.(dir);
   const apis = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${o.apiPort + i}`);
   const procs = Array.from({ length: n }, (_, i) =>
     spawn(process.execPath, [...o.cli, "node", "start", "--config", join(dir, `validator-${i}`, "node.json")], {

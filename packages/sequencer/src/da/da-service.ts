@@ -5,7 +5,7 @@
  * committed block's DA payload to the embedded layer and the external layers
  * under the posting policy. Posting follows commits and never blocks them.
  */
-import { type BlsBackend, encodeBlockPayload, type ValidatorSet } from "@ordo/core";
+import { type BlsBackend, decodeBlockPayload, encodeBlockPayload, type ValidatorSet } from "@ordo/core";
 import { type DaLayer, DaPoster, type PosterEvent, type PostingPolicy } from "@ordo/da-client";
 import { blockTransactions } from "../api/namespace-blocks.js";
 import { groupByNamespace, type ValidatorNode } from "../node/validator-node.js";
@@ -27,7 +27,13 @@ export interface DaServiceOptions {
   k: number;
   m: number;
   /** Set on the validator that posts: the external layers (besides the embedded one) and the policy. */
-  poster?: { layers: DaLayer[]; policy: PostingPolicy; onEvent?: (e: PosterEvent) => void };
+  poster?: {
+    layers: DaLayer[];
+    policy: PostingPolicy;
+    onEvent?: (e: PosterEvent) => void;
+    /** Layers that get only blocks with transactions (e.g. Ethereum blobs: a blob per empty block is waste). */
+    onlyWithTransactions?: readonly string[];
+  };
   log?: { warn(o: object, msg: string): void; debug(o: object, msg: string): void };
 }
 
@@ -72,7 +78,10 @@ export function startDaService(o: DaServiceOptions): DaService {
       policy: o.poster.policy,
       store: new LevelPostingStore(o.store),
       readPayload: payloadAt,
+      firstHeight: 1,
       ...(o.poster.onEvent ? { onEvent: o.poster.onEvent } : {}),
+      postTo: (layer, payload) =>
+        !o.poster?.onlyWithTransactions?.includes(layer) || decodeBlockPayload(payload).groups.length > 0,
     });
     poster = p;
     o.node.onCommit((e) => p.finalizedUpTo(e.height));
