@@ -1,7 +1,7 @@
 /**
  * `ordo devnet` — the README's first quick-start line — starts a network with its prover market and its L1,
- * reports on it, proves a rollup's transfers, carries their state root to the L1 by both bridge paths, and
- * stops cleanly on Ctrl-C.
+ * reports on it, proves a rollup's transfers, carries their state root to the L1 by both bridge paths, posts
+ * their blocks to the embedded DA layer and as EIP-4844 blobs to the L1, and stops cleanly on Ctrl-C.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -18,7 +18,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-it("starts 4 validators, 3 provers and an L1; proves rollup transfers and lands their root on the L1 by both paths; exits 0 on SIGINT", async () => {
+it("starts 4 validators, 3 provers and an L1; proves rollup transfers and lands their root on the L1 by both paths; posts their blocks to DA, blobs included; exits 0 on SIGINT", async () => {
   dir = await mkdtemp(join(tmpdir(), "ordo-devnet-e2e-"));
   const child = spawn(
     process.execPath,
@@ -61,6 +61,7 @@ it("starts 4 validators, 3 provers and an L1; proves rollup transfers and lands 
   const [, body, url] = hint as RegExpExecArray;
   const r = await fetch(url as string, { method: "POST", headers: { "content-type": "application/json" }, body });
   expect(r.status).toBe(202);
+  const firstHash = ((await r.json()) as { hash: string }).hash;
   await until(/rollups proven 1: 1\/1/, 90_000);
   // A second batch, so the relayer's second submission for rollup 1 goes by the other path.
   const second = await fetch(url as string, {
@@ -104,6 +105,31 @@ it("starts 4 validators, 3 provers and an L1; proves rollup transfers and lands 
   const paths = advanced.filter((e) => e.args.namespace === 1).map((e) => e.args.path);
   expect(new Set(paths)).toEqual(new Set([0, 1])); // Proven and Attested
   expect(advanced.filter((e) => e.args.namespace === 1).at(-1)?.args.newRoot).toBe(onL1);
+
+  // DA: validator 0 posted the transfer's block to the embedded layer and, as EIP-4844 blobs, to the L1: a type-3
+  // transaction in an L1 block whose versioned hashes are the receipt's.
+  const height = (
+    (await (await fetch(`http://127.0.0.1:24100/v1/transactions/${firstHash}`)).json()) as { height: number }
+  ).height;
+  type Da = {
+    embedded: { certificate: unknown };
+    posting: {
+      layers: Record<string, { state: string; receipts: { ref: { txHash: string; versionedHashes: string[] } }[] }>;
+    };
+  };
+  let da: Da | null = null;
+  const daDeadline = Date.now() + 120_000;
+  while (Date.now() < daDeadline) {
+    da = (await (await fetch(`http://127.0.0.1:24100/v1/blocks/${height}/da`)).json()) as Da;
+    if (da.posting?.layers["ethereum-blobs"]?.state === "posted" && da.embedded.certificate) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  const blob = da?.posting.layers["ethereum-blobs"]?.receipts[0]?.ref;
+  expect(blob?.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+  const tx = await l1.getTransaction({ hash: blob?.txHash as `0x${string}` });
+  expect(tx.type).toBe("eip4844");
+  expect(tx.blobVersionedHashes).toEqual(blob?.versionedHashes);
+  expect(tx.blockNumber).not.toBeNull();
 
   child.kill("SIGINT");
   expect(await exited).toBe(0);
