@@ -42,19 +42,10 @@ import {
   shutdownSnarkjs,
   type TrackedBatch,
 } from "@ordo/prover";
-import {
-  type Address,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  encodeFunctionData,
-  getContract,
-  type Hex,
-  http,
-  zeroAddress,
-} from "viem";
+import { type Address, encodeFunctionData, getContract, type Hex, zeroAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { ANVIL_DEV_PRIVATE_KEY, startAnvil } from "../src/anvil.js";
+import { evmClients } from "../src/deploy.js";
 import { OrdoLightClientAbi } from "../src/generated/OrdoLightClient.js";
 import { OrdoRollupBridgeAbi } from "../src/generated/OrdoRollupBridge.js";
 import { RollupBatchVerifierAbi, RollupBatchVerifierBytecode } from "../src/generated/RollupBatchVerifier.js";
@@ -89,17 +80,9 @@ const ATTESTED_CHUNK = 128;
 const MAX_TX_BYTES = 128 * 1024;
 
 const anvil = await startAnvil({ port: 27945 });
-const chain = defineChain({
-  id: anvil.chainId,
-  name: "anvil",
-  nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-  rpcUrls: { default: { http: [anvil.rpcUrl] } },
-});
+const clients = evmClients(anvil.rpcUrl, anvil.chainId, ANVIL_DEV_PRIVATE_KEY);
+const { chain } = clients.wallet;
 const account = privateKeyToAccount(ANVIL_DEV_PRIVATE_KEY);
-const clients = {
-  public: createPublicClient({ chain, transport: http(anvil.rpcUrl) }),
-  wallet: createWalletClient({ chain, transport: http(anvil.rpcUrl), account }),
-};
 
 interface Measured {
   gas: bigint;

@@ -6,7 +6,7 @@ export {
   anvilBinary,
   startAnvil,
 } from "./anvil.js";
-export { type BridgeClients, deployContract } from "./deploy.js";
+export { type BridgeClients, deployContract, evmClients } from "./deploy.js";
 export { OrdoLightClientAbi } from "./generated/OrdoLightClient.js";
 export { OrdoRollupBridgeAbi, OrdoRollupBridgeBytecode } from "./generated/OrdoRollupBridge.js";
 export { RollupBatchVerifierAbi, RollupBatchVerifierBytecode } from "./generated/RollupBatchVerifier.js";

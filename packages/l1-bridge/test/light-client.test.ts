@@ -13,18 +13,10 @@ import {
   type ValidatorKey,
   voteDigest,
 } from "@ordo/core";
-import {
-  type Address,
-  BaseError,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  http,
-} from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { type Address, BaseError, ContractFunctionRevertedError } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANVIL_DEV_PRIVATE_KEY, type Anvil, startAnvil } from "../src/anvil.js";
+import { type BridgeClients, evmClients } from "../src/deploy.js";
 import { OrdoLightClientAbi } from "../src/generated/OrdoLightClient.js";
 import {
   type CommitteeArgs,
@@ -37,27 +29,11 @@ import {
 const bls = blstBackend;
 const CHAIN = 7;
 let anvil: Anvil;
-let clients: {
-  public: ReturnType<typeof createPublicClient>;
-  wallet: ReturnType<typeof createWalletClient>;
-};
+let clients: BridgeClients;
 
 beforeAll(async () => {
   anvil = await startAnvil({ port: 27745 });
-  const chain = defineChain({
-    id: anvil.chainId,
-    name: "anvil",
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [anvil.rpcUrl] } },
-  });
-  clients = {
-    public: createPublicClient({ chain, transport: http(anvil.rpcUrl) }),
-    wallet: createWalletClient({
-      chain,
-      transport: http(anvil.rpcUrl),
-      account: privateKeyToAccount(ANVIL_DEV_PRIVATE_KEY),
-    }),
-  };
+  clients = evmClients(anvil.rpcUrl, anvil.chainId, ANVIL_DEV_PRIVATE_KEY);
 }, 30_000);
 afterAll(async () => anvil?.stop());
 

@@ -2,11 +2,10 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { BridgeClients } from "@ordo/l1-bridge";
+import { type BridgeClients, evmClients } from "@ordo/l1-bridge";
 import { circuitByName, type RollupCircuit } from "@ordo/prover";
 import { pino } from "pino";
-import { createPublicClient, createWalletClient, defineChain, type Hex, http } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { createPublicClient, type Hex, http } from "viem";
 import { deployOrdoL1, readDeployment, writeDeployment } from "../relayer/l1-deployment.js";
 import { NodeClient } from "../relayer/node-client.js";
 import { Relayer } from "../relayer/relayer.js";
@@ -26,20 +25,9 @@ function url(name: string, v: string | undefined): string {
   return v.replace(/\/$/, "");
 }
 
-/** Clients for the EVM node at `rpcUrl`, signing with `key`. */
+/** Clients for the EVM node at `rpcUrl` (its chain id asked of it), signing with `key`. */
 export async function l1Clients(rpcUrl: string, key: Hex): Promise<BridgeClients> {
-  const probe = createPublicClient({ transport: http(rpcUrl) });
-  const id = await probe.getChainId();
-  const chain = defineChain({
-    id,
-    name: "l1",
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  });
-  return {
-    public: createPublicClient({ chain, transport: http(rpcUrl) }) as BridgeClients["public"],
-    wallet: createWalletClient({ chain, transport: http(rpcUrl), account: privateKeyToAccount(key) }),
-  };
+  return evmClients(rpcUrl, await createPublicClient({ transport: http(rpcUrl) }).getChainId(), key);
 }
 
 /** `NS:CIRCUIT:PATHS`, e.g. `1:rollup_batch:proven+attested`. */

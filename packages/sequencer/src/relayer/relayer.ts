@@ -18,6 +18,7 @@ import { type BatchStatement, blstBackend, createBitmap, toHex } from "@ordo/cor
 import {
   attestedBatchArgs,
   committeeArgs,
+  evmClients,
   finalityCertificateArgs,
   g2ToEip2537,
   OrdoLightClientAbi,
@@ -26,18 +27,7 @@ import {
 } from "@ordo/l1-bridge";
 import type { Groth16Proof } from "@ordo/prover";
 import type { Logger } from "pino";
-import {
-  type Account,
-  type Chain,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  type Hex,
-  http,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Account, Chain, Hex, PublicClient, WalletClient } from "viem";
 import type { L1Deployment, L1Rollup } from "./l1-deployment.js";
 import { NodeApiError, type NodeClient, type RollupBatchInfo } from "./node-client.js";
 
@@ -98,15 +88,11 @@ export class Relayer {
 
   constructor(o: RelayerOptions) {
     this.o = o;
-    this.chain = defineChain({
-      id: o.deployment.l1ChainId,
-      name: "l1",
-      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [o.l1RpcUrl] } },
-    });
-    this.account = privateKeyToAccount(o.l1PrivateKey);
-    this.public = createPublicClient({ chain: this.chain, transport: http(o.l1RpcUrl) }) as PublicClient;
-    this.wallet = createWalletClient({ chain: this.chain, transport: http(o.l1RpcUrl), account: this.account });
+    const clients = evmClients(o.l1RpcUrl, o.deployment.l1ChainId, o.l1PrivateKey);
+    this.public = clients.public;
+    this.wallet = clients.wallet;
+    this.chain = clients.wallet.chain as Chain;
+    this.account = clients.wallet.account as Account;
   }
 
   async start(): Promise<void> {
