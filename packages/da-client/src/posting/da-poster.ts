@@ -177,6 +177,7 @@ export class DaPoster {
       await this.attempt(layer, l, payload, posting);
       posting.satisfied = policySatisfied(this.o.policy, posting);
     }
+    posting.satisfied = policySatisfied(this.o.policy, posting);
     await this.o.store.putPosting(posting);
     if (posting.satisfied)
       this.o.onEvent?.({

@@ -30,7 +30,7 @@ export interface DevnetL1 {
   stop(): Promise<void>;
 }
 
-/** Validator 0 also posts every block with transactions as EIP-4844 blobs to the devnet's anvil (its own account). */
+/** Validator 0 also posts every block (with transactions) as EIP-4844 blobs to the devnet's anvil (its own account). */
 export async function configureDevnetBlobs(dir: string, anvil: Anvil): Promise<void> {
   await writeFile(join(dir, "da-l1.key"), `${ANVIL_DEV_PRIVATE_KEY_2}\n`, { mode: 0o600 });
   const file = join(dir, "validator-0", "node.json");
@@ -46,7 +46,6 @@ export async function configureDevnetBlobs(dir: string, anvil: Anvil): Promise<v
           rpcUrl: anvil.rpcUrl,
           privateKeyFile: "../da-l1.key",
           confirmations: 2,
-          onlyWithTransactions: true,
         },
       ],
     },

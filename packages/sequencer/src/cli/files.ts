@@ -117,8 +117,6 @@ export type ExternalDaLayerConfig = {
   beaconUrl?: string;
   /** Blocks before a blob transaction counts as final (default 64). */
   confirmations?: number;
-  /** Post only blocks with transactions to this layer. */
-  onlyWithTransactions?: boolean;
 };
 
 export interface DaConfig {

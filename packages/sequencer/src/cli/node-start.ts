@@ -80,7 +80,6 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
               poster: {
                 policy: config.da.poster.policy,
                 layers: await externalDaLayers(config.da.poster.layers, at),
-                onlyWithTransactions: config.da.poster.layers.filter((l) => l.onlyWithTransactions).map((l) => l.type),
                 onEvent: (e) =>
                   e.type === "failed"
                     ? log.warn(

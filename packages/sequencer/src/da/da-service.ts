@@ -31,8 +31,6 @@ export interface DaServiceOptions {
     layers: DaLayer[];
     policy: PostingPolicy;
     onEvent?: (e: PosterEvent) => void;
-    /** Layers that get only blocks with transactions (e.g. Ethereum blobs: a blob per empty block is waste). */
-    onlyWithTransactions?: readonly string[];
   };
   log?: { warn(o: object, msg: string): void; debug(o: object, msg: string): void };
 }
@@ -80,8 +78,9 @@ export function startDaService(o: DaServiceOptions): DaService {
       readPayload: payloadAt,
       firstHeight: 1,
       ...(o.poster.onEvent ? { onEvent: o.poster.onEvent } : {}),
-      postTo: (layer, payload) =>
-        !o.poster?.onlyWithTransactions?.includes(layer) || decodeBlockPayload(payload).groups.length > 0,
+      // A block without transactions has nothing to make available (its namespace root is the empty tree's), so
+      // no layer gets it; some layers (blobs) get only blocks with transactions anyway.
+      postTo: (_layer, payload) => decodeBlockPayload(payload).groups.length > 0,
     });
     poster = p;
     o.node.onCommit((e) => p.finalizedUpTo(e.height));

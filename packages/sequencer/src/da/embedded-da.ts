@@ -207,10 +207,30 @@ export class EmbeddedDa {
     });
   }
 
+  /** Dispersals in progress, by height and root: a second request for the same shards joins the first. */
+  private readonly dispersing = new Map<string, Promise<DaCertificate>>();
+
   /** Erasure-codes `payload` (the DA payload of `height`), sends each validator its shards, resolves with the certificate. */
   disperse(height: number, payload: Uint8Array, timeoutMs = 30_000): Promise<DaCertificate> {
     const shards = encodeShards(payload, this.o.k, this.o.m);
     const commitment = commitShards(shards);
+    const k = key(height, commitment.root);
+    const running = this.dispersing.get(k);
+    if (running) return running;
+    const p = this.startDispersal(height, payload, shards, commitment, timeoutMs).finally(() =>
+      this.dispersing.delete(k),
+    );
+    this.dispersing.set(k, p);
+    return p;
+  }
+
+  private startDispersal(
+    height: number,
+    payload: Uint8Array,
+    shards: Uint8Array[],
+    commitment: ReturnType<typeof commitShards>,
+    timeoutMs: number,
+  ): Promise<DaCertificate> {
     const set: ShardSet = {
       height,
       payloadHash: sha256(payload),
