@@ -12,6 +12,7 @@ import { loadOrCreatePeerKey, peerIdOf } from "../p2p/peer-key.js";
 import { createBlsKeyFile } from "./files.js";
 import { GENESIS_CREATE_HELP, genesisCreate } from "./genesis-create.js";
 import { L1_DEPLOY_HELP, RELAYER_START_HELP } from "./l1-help.js";
+import { LIGHT_VERIFY_HELP } from "./light-verify-help.js";
 import { PROVER_START_HELP } from "./prover-start-help.js";
 import { ROLLUP_REGISTER_HELP } from "./rollup-register-help.js";
 import { UsageError } from "./usage.js";
@@ -29,6 +30,7 @@ Commands:
   rollup register   register a namespace as a rollup proven by the prover market
   l1 deploy         deploy Ordo's L1 contracts (light client, verifier, bridge) for a network
   relayer start     carry finality and proven rollup state roots to the L1
+  light verify      verify a height's finality (and a namespace's complete batch) from an untrusted node
 
 Run \`ordo <command> --help\` for a command's options.
 `,
@@ -43,6 +45,7 @@ possession and peer id to put in a genesis file. Refuses to overwrite keys.
   "rollup register": ROLLUP_REGISTER_HELP,
   "l1 deploy": L1_DEPLOY_HELP,
   "relayer start": RELAYER_START_HELP,
+  "light verify": LIGHT_VERIFY_HELP,
   devnet: `Usage: ordo devnet [--validators N] [--provers K] [--base-port P] [--api-port P] [--dir DIR]
                    [--interval-ms MS] [--l1-port P] [--no-l1]
 
@@ -123,6 +126,10 @@ async function main(argv: string[]): Promise<void> {
     case "relayer start": {
       const { relayerStart } = await import("./l1-commands.js");
       return relayerStart(rest, HELP["relayer start"] as string);
+    }
+    case "light verify": {
+      const { lightVerify } = await import("./light-verify.js");
+      return lightVerify(rest);
     }
     case "rollup register": {
       const { rollupRegister } = await import("./rollup-register.js");
