@@ -144,7 +144,7 @@ describe("sequencer API over a real 4-validator network", () => {
       const r = await app(2).inject({ method: "GET", url: `/v1/blocks/${height}/finality` });
       expect(r.statusCode, r.body).toBe(200);
       const body = r.json();
-      const headers = (body.headers as unknown[]).map(headerFromJson);
+      const headers = (body.headers as unknown[]).map((h) => headerFromJson(h));
       const qc = quorumCertificateFromJson(body.certificate);
       expect(headers[0]?.height).toBe(height);
       expect(headers.at(-1)?.height).toBe(body.certifiedHeight);

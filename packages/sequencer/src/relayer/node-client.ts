@@ -68,7 +68,7 @@ export class NodeClient {
 
   async finality(height: number): Promise<FinalityProof> {
     const f = await request<{ headers: unknown[]; certificate: unknown }>(`${this.url}/v1/blocks/${height}/finality`);
-    return { headers: f.headers.map(headerFromJson), certificate: quorumCertificateFromJson(f.certificate) };
+    return { headers: f.headers.map((h) => headerFromJson(h)), certificate: quorumCertificateFromJson(f.certificate) };
   }
 
   async namespaceBlock(
