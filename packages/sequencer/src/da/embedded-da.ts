@@ -79,7 +79,7 @@ export class EmbeddedDa {
     return this.o.validators.validators.length;
   }
 
-  /** A DA frame from a peer (the node routes tags 32–35 here). Never throws. */
+  /** A DA frame from a peer (the node routes tags 32–36 here). Never throws. */
   onFrame(from: number, bytes: Uint8Array): void {
     let msg: DaMessage;
     try {

@@ -132,7 +132,7 @@ function indexTransactions(transactions: readonly Transaction[], height: number)
 }
 
 /**
- * Consensus tags are 1–8, dissemination tags 16–21, the embedded DA layer's 32–35; all encode as `[1, tag, ...]`
+ * Consensus tags are 1–8, dissemination tags 16–21, the embedded DA layer's 32–36; all encode as `[1, tag, ...]`
  * (fixarray, version, tag).
  */
 function isDisseminationFrame(bytes: Uint8Array): boolean {
@@ -285,7 +285,7 @@ export class ValidatorNode {
 
   // ── inbound ────────────────────────────────────────────────────────────
 
-  /** Routes the embedded DA layer's frames (tags 32–35) to `handler`; without one they are dropped. */
+  /** Routes the embedded DA layer's frames (tags 32–36) to `handler`; without one they are dropped. */
   onDaFrame(handler: (from: number, bytes: Uint8Array) => void): void {
     this.daHandler = handler;
   }
