@@ -82,13 +82,32 @@ function committeeLeaves(committee: CommitteeArgs): Uint8Array[] {
   });
 }
 
-/** What certificates pass of the committee (`CommitteeSummary`): its leaves' root, size, total stake, aggregate key. */
-export function committeeSummary(committee: CommitteeArgs): {
+export interface CommitteeSummaryArgs {
   root: Hex;
   size: bigint;
   totalStake: bigint;
   aggregateKey: Hex;
-} {
+}
+
+/** Leaves and summary per committee object: a relayer posts many certificates with one committee. */
+const derived = new WeakMap<CommitteeArgs, { leaves: Uint8Array[]; summary: CommitteeSummaryArgs }>();
+
+function derive(committee: CommitteeArgs): { leaves: Uint8Array[]; summary: CommitteeSummaryArgs } {
+  let d = derived.get(committee);
+  if (!d) {
+    const leaves = committeeLeaves(committee);
+    d = { leaves, summary: summarize(committee, leaves) };
+    derived.set(committee, d);
+  }
+  return d;
+}
+
+/** What certificates pass of the committee (`CommitteeSummary`): its leaves' root, size, total stake, aggregate key. */
+export function committeeSummary(committee: CommitteeArgs): CommitteeSummaryArgs {
+  return derive(committee).summary;
+}
+
+function summarize(committee: CommitteeArgs, leaves: Uint8Array[]): CommitteeSummaryArgs {
   let sum = bls12_381.G1.Point.ZERO;
   for (const k of committee.publicKeys) {
     const b = fromHex(k);
@@ -98,7 +117,7 @@ export function committeeSummary(committee: CommitteeArgs): {
   }
   const { x, y } = sum.toAffine();
   return {
-    root: toHex(merkleRoot(committeeLeaves(committee))),
+    root: toHex(merkleRoot(leaves)),
     size: BigInt(committee.publicKeys.length),
     totalStake: committee.stakes.reduce((a, b) => a + b, 0n),
     aggregateKey: toHex(new Uint8Array([...fp(x), ...fp(y)])),
@@ -117,7 +136,7 @@ export function finalityCertificateArgs(
   qc: QuorumCertificate,
   committee: CommitteeArgs,
 ) {
-  const leaves = committeeLeaves(committee);
+  const { leaves, summary } = derive(committee);
   const nonSigners = committee.publicKeys.flatMap((publicKey, index) =>
     bitmapHas(qc.signers, index)
       ? []
@@ -139,7 +158,7 @@ export function finalityCertificateArgs(
       signature: g2ToEip2537(qc.signature),
       nonSigners,
     },
-    committeeSummary(committee),
+    summary,
   ] as const;
 }
 

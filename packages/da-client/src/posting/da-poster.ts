@@ -158,15 +158,17 @@ export class DaPoster {
   }
 
   private async postBlock(height: number): Promise<void> {
+    // A block already done costs one store read, not a rebuild of its payload.
+    const known = await this.o.store.getPosting(height);
+    if (known?.satisfied) return;
     const payload = await this.o.readPayload(height);
     if (!payload) return;
-    const posting: BlockPosting = (await this.o.store.getPosting(height)) ?? {
+    const posting: BlockPosting = known ?? {
       height,
       payloadHash: toHex(sha256(payload)),
       layers: {},
       satisfied: false,
     };
-    if (posting.satisfied) return;
     for (const layer of this.order(posting)) {
       if (posting.satisfied && this.o.policy.kind === "k-of-n") break;
       const l = posting.layers[layer.name] ?? { state: "pending", receipts: [], attempts: 0, retryAt: 0 };

@@ -5,7 +5,7 @@
  * committed block's DA payload to the embedded layer and the external layers
  * under the posting policy. Posting follows commits and never blocks them.
  */
-import { type BlsBackend, decodeBlockPayload, encodeBlockPayload, type ValidatorSet } from "@ordo/core";
+import { type BlsBackend, bytesEqual, encodeBlockPayload, type ValidatorSet } from "@ordo/core";
 import { type DaLayer, DaPoster, type PosterEvent, type PostingPolicy } from "@ordo/da-client";
 import { blockTransactions } from "../api/namespace-blocks.js";
 import { groupByNamespace, type ValidatorNode } from "../node/validator-node.js";
@@ -14,6 +14,9 @@ import type { NodeStore } from "../storage/node-store.js";
 import { EmbeddedDa } from "./embedded-da.js";
 import { EmbeddedDaLayer } from "./embedded-layer.js";
 import { LevelPostingStore } from "./level-posting-store.js";
+
+/** The DA payload of a block without transactions (the encoding is canonical: one value, one byte string). */
+const EMPTY_PAYLOAD = encodeBlockPayload({ groups: [] });
 
 export interface DaServiceOptions {
   node: ValidatorNode;
@@ -80,7 +83,7 @@ export function startDaService(o: DaServiceOptions): DaService {
       ...(o.poster.onEvent ? { onEvent: o.poster.onEvent } : {}),
       // A block without transactions has nothing to make available (its namespace root is the empty tree's), so
       // no layer gets it; some layers (blobs) get only blocks with transactions anyway.
-      postTo: (_layer, payload) => decodeBlockPayload(payload).groups.length > 0,
+      postTo: (_layer, payload) => !bytesEqual(payload, EMPTY_PAYLOAD),
     });
     poster = p;
     o.node.onCommit((e) => p.finalizedUpTo(e.height));

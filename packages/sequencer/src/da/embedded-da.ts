@@ -18,6 +18,7 @@
 import {
   type BlsBackend,
   bitmapIndices,
+  bytesEqual,
   createBitmap,
   daAttestationDigest,
   isQuorum,
@@ -57,7 +58,6 @@ export interface EmbeddedDaOptions {
 
 export class DaUnavailableError extends Error {}
 
-const bytesEqual = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 const key = (height: number, root: Uint8Array) => `${height}:${Buffer.from(root).toString("hex")}`;
 
 export class EmbeddedDa {

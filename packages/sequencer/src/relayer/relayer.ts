@@ -17,6 +17,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { type BatchStatement, blstBackend, createBitmap, toHex } from "@ordo/core";
 import {
   attestedBatchArgs,
+  type CommitteeArgs,
   committeeArgs,
   evmClients,
   finalityCertificateArgs,
@@ -83,6 +84,15 @@ export class Relayer {
   private readonly wallet: WalletClient;
   private state: RelayerState = { submissions: {}, pending: null, lastCadenceAt: 0 };
   private nonce: number | null = null;
+  /** The validator this round reads from (chosen by `round`). */
+  private node: NodeClient | null = null;
+  /** The committee as the contracts take it, per epoch (fetched once: it changes only with the epoch). */
+  private readonly committees = new Map<
+    number,
+    Awaited<ReturnType<NodeClient["validators"]>> & { args: CommitteeArgs }
+  >();
+  /** Per rollup: the node's position of the L1's last batch, where the next search starts. */
+  private readonly positions = new Map<number, { height: number; index: number; position: number }>();
   private stopped = false;
   private loop: Promise<void> | null = null;
 
@@ -131,7 +141,9 @@ export class Relayer {
   /** One pass: settle what is in flight, post certificates due, advance every rollup. */
   async round(): Promise<void> {
     await this.settlePending();
-    const node = await this.anyNode();
+    // One validator for the whole round (asked once whether it answers); a failing call fails the round.
+    this.node = await this.anyNode();
+    const node = this.node;
     if (Date.now() - this.state.lastCadenceAt >= this.o.cadenceMs) {
       const { committedHeight } = await node.status();
       const latest = Number(await this.readLightClient("latestHeight"));
@@ -163,12 +175,29 @@ export class Relayer {
     } as never) as Promise<bigint | boolean>;
   }
 
+  private roundNode(): NodeClient {
+    if (!this.node) throw new Error("no validator chosen: call round()");
+    return this.node;
+  }
+
+  /** The current committee (keys, stakes and their contract form), fetched once per epoch. */
+  private async committee(): Promise<Awaited<ReturnType<NodeClient["validators"]>> & { args: CommitteeArgs }> {
+    const node = this.roundNode();
+    const { epoch } = await node.status();
+    let c = this.committees.get(epoch);
+    if (!c) {
+      const v = await node.validators();
+      c = { ...v, args: committeeArgs(v.validators) };
+      this.committees.set(v.epoch, c);
+    }
+    return c;
+  }
+
   /** Posts the finality certificate that covers `height`, unless the light client has it. */
   private async ensureFinalized(height: number): Promise<void> {
     if ((await this.readLightClient("isFinalized", [BigInt(height)])) === true) return;
-    const node = await this.anyNode();
-    const [proof, committee] = await Promise.all([node.finality(height), node.validators()]);
-    const args = finalityCertificateArgs(proof.headers, proof.certificate, committeeArgs(committee.validators));
+    const [proof, committee] = await Promise.all([this.roundNode().finality(height), this.committee()]);
+    const args = finalityCertificateArgs(proof.headers, proof.certificate, committee.args);
     await this.send(`finality certificate for heights ${height}..${proof.headers.at(-1)?.height}`, {
       address: this.o.deployment.lightClient,
       abi: OrdoLightClientAbi,
@@ -186,15 +215,18 @@ export class Relayer {
       functionName: "rollup",
       args: [rollup.namespace],
     })) as { height: bigint; index: number; started: boolean; stateRoot: bigint };
-    const node = await this.anyNode();
+    const node = this.roundNode();
     const out: RollupBatchInfo[] = [];
-    let from = 0;
+    // Start where the L1's last batch was found last time (the node's list only grows), else from the beginning.
+    const known = this.positions.get(rollup.namespace);
+    let from = known && BigInt(known.height) === r.height && known.index === r.index ? known.position : 0;
     let seen = !r.started;
     for (;;) {
       const page = await node.rollupBatches(rollup.namespace, from);
       for (const b of page) {
         if (!seen) {
           seen = BigInt(b.height) === r.height && b.index === r.index;
+          if (seen) this.positions.set(rollup.namespace, { height: b.height, index: b.index, position: b.position });
           continue;
         }
         if (!b.proven || out.length >= this.o.maxBatchesPerCall) return out;
@@ -213,12 +245,14 @@ export class Relayer {
     if (proven) await this.submitProven(rollup, batches);
     else await this.submitAttested(rollup, batches);
     this.state.submissions[rollup.namespace] = done + 1;
+    const last = batches[batches.length - 1] as RollupBatchInfo;
+    this.positions.set(rollup.namespace, { height: last.height, index: last.index, position: last.position });
     this.counters.batchesAdvanced += batches.length;
     await this.save();
   }
 
   private async submitProven(rollup: L1Rollup, batches: RollupBatchInfo[]): Promise<void> {
-    const node = await this.anyNode();
+    const node = this.roundNode();
     const args = [];
     const proofs = [];
     for (const b of batches) {
@@ -251,7 +285,7 @@ export class Relayer {
 
   /** Collects attestations until signers hold more than 2/3 of the stake, aggregates them, and submits. */
   private async submitAttested(rollup: L1Rollup, batches: RollupBatchInfo[]): Promise<void> {
-    const committee = await (await this.anyNode()).validators();
+    const committee = await this.committee();
     const total = committee.validators.reduce((s, v) => s + v.stake, 0n);
     const wanted = batches.map((b) => ({ namespace: rollup.namespace, height: b.height, index: b.index }));
     const signatures = new Map<number, Uint8Array>();
@@ -286,7 +320,7 @@ export class Relayer {
     }));
     const signers = [...signatures.keys()].sort((a, b) => a - b);
     const aggregate = blstBackend.aggregateSignatures(signers.map((i) => signatures.get(i) as Uint8Array));
-    const full = committeeArgs(committee.validators);
+    const full = committee.args;
     const [namespace, statementsRoot, statementArgs, paths, leafIndexes, leafCount] = attestedBatchArgs(
       statements,
       rollup.namespace,
