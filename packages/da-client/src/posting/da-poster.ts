@@ -169,7 +169,7 @@ export class DaPoster {
       layers: {},
       satisfied: false,
     };
-    for (const layer of this.order(posting)) {
+    for (const layer of this.layersInOrder()) {
       if (posting.satisfied && this.o.policy.kind === "k-of-n") break;
       const l = posting.layers[layer.name] ?? { state: "pending", receipts: [], attempts: 0, retryAt: 0 };
       posting.layers[layer.name] = l;
@@ -190,7 +190,7 @@ export class DaPoster {
   }
 
   /** Layers in configured order, required ones first under an `all` policy. */
-  private order(_posting: BlockPosting): DaLayer[] {
+  private layersInOrder(): DaLayer[] {
     const all = [...this.layers.values()];
     if (this.o.policy.kind === "all") {
       const required = new Set(this.o.policy.layers);

@@ -17,7 +17,6 @@
  */
 import {
   type BlsBackend,
-  bitmapIndices,
   bytesEqual,
   createBitmap,
   daAttestationDigest,
@@ -327,10 +326,5 @@ export class EmbeddedDa {
     if (!bytes) return null;
     const msg = decodeDaMessage(bytes);
     return msg.kind === "response" ? msg : null;
-  }
-
-  /** Signers of a certificate, by index. */
-  static signersOf(cert: DaCertificate): number[] {
-    return bitmapIndices(cert.signers);
   }
 }
