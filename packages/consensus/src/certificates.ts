@@ -39,6 +39,8 @@ export class CertificateVerifier {
     readonly chainId: number,
     readonly validators: ValidatorSet,
     readonly genesisHash: Uint8Array,
+    /** Round of the block the epoch starts from (0 for genesis). */
+    readonly genesisRound = 0,
   ) {}
 
   verifySignature(author: ValidatorIndex, digest: Uint8Array, signature: Uint8Array): boolean {
@@ -61,14 +63,15 @@ export class CertificateVerifier {
     this.verified.add(key);
   }
 
-  /** The genesis QC (round 0, no signatures) certifies exactly the genesis block. */
+  /** The epoch's root QC (no signatures) certifies exactly the block the epoch starts from, at its round. */
   isGenesisQc(qc: QuorumCertificate): boolean {
-    return qc.round === 0 && bytesEqual(qc.blockHash, this.genesisHash) && qc.signature.length === 0;
+    return qc.round === this.genesisRound && bytesEqual(qc.blockHash, this.genesisHash) && qc.signature.length === 0;
   }
 
   verifyQc(qc: QuorumCertificate): boolean {
     if (qc.epoch !== this.validators.epoch) return false;
-    if (qc.round === 0) return this.isGenesisQc(qc) && isZeroHash(qc.committedHash);
+    if (qc.round <= this.genesisRound || qc.signature.length === 0)
+      return this.isGenesisQc(qc) && isZeroHash(qc.committedHash);
     const key = this.qcKey(qc);
     if (this.verified.has(key)) return true;
     const stake = this.validators.signedStake(qc.signers);
@@ -112,10 +115,15 @@ export class CertificateVerifier {
 }
 
 export function genesisQc(genesisHash: Uint8Array): QuorumCertificate {
+  return rootQc(genesisHash, 0, 0);
+}
+
+/** The signature-less QC that certifies the block an epoch starts from (checked by identity, not by signatures). */
+export function rootQc(blockHash: Uint8Array, epoch: number, round: number): QuorumCertificate {
   return {
-    epoch: 0,
-    round: 0,
-    blockHash: genesisHash,
+    epoch,
+    round,
+    blockHash,
     committedHash: ZERO_HASH,
     signers: new Uint8Array(0),
     signature: new Uint8Array(0),

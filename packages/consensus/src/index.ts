@@ -2,11 +2,19 @@ export { BlockTree, type StoredBlock } from "./block-tree.js";
 export {
   CertificateVerifier,
   genesisQc,
+  rootQc,
   TimeoutAggregator,
   type VerificationCounter,
   VoteAggregator,
 } from "./certificates.js";
-export type { ConsensusEffect, ConsensusEvent, PayloadValidator } from "./events.js";
+export {
+  type EpochCommittee,
+  EpochManager,
+  type EpochManagerConfig,
+  type NodeId,
+  type RecoveredEpochState,
+} from "./epoch-manager.js";
+export type { ConsensusEffect, ConsensusEvent, PayloadContext, PayloadValidator } from "./events.js";
 export { createGenesisBlock, type GenesisConfig } from "./genesis.js";
 export { buildLeaderCycle, LeaderSchedule } from "./leader-schedule.js";
 export { DEFAULT_PACEMAKER_TIMING, type PacemakerTiming, roundTimeoutMs } from "./pacemaker.js";

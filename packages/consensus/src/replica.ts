@@ -15,10 +15,13 @@ import {
   type Block,
   type BlockHeader,
   type BlsBackend,
+  type Bytes32,
   bytesEqual,
   type ConsensusMessage,
+  type EpochChangeCommitment,
   type Evidence,
   hashHeader,
+  isZeroHash,
   type Proposal,
   proposalDigest,
   type QuorumCertificate,
@@ -36,7 +39,7 @@ import {
   ZERO_HASH,
 } from "@ordo/core";
 import { BlockTree, type StoredBlock } from "./block-tree.js";
-import { CertificateVerifier, genesisQc, TimeoutAggregator, VoteAggregator } from "./certificates.js";
+import { CertificateVerifier, rootQc, TimeoutAggregator, VoteAggregator } from "./certificates.js";
 import type { ConsensusEffect, ConsensusEvent, PayloadValidator } from "./events.js";
 import { LeaderSchedule } from "./leader-schedule.js";
 import { DEFAULT_PACEMAKER_TIMING, type PacemakerTiming, roundTimeoutMs } from "./pacemaker.js";
@@ -44,12 +47,27 @@ import { cloneSafetyState, initialSafetyState, SafetyRules, type SafetyState } f
 
 export interface ReplicaConfig {
   chainId: number;
-  self: ValidatorIndex;
+  /** This validator's index in `validators`; null for an observer, which follows the chain but never signs. */
+  self: ValidatorIndex | null;
   validators: ValidatorSet;
   bls: BlsBackend;
   secretKey: Uint8Array;
+  /**
+   * The block this epoch starts from: the genesis block for epoch 0, the
+   * previous epoch's last block otherwise. It is certified by a signature-less
+   * root QC of this epoch at its round.
+   */
   genesis: Block;
   validatePayload: PayloadValidator;
+  /**
+   * Height of this epoch's last block (default: none, one endless epoch). That
+   * block must carry the epoch-change commitment; blocks above it (the epoch's
+   * suffix, needed to certify it) are empty and never committed; the 2-chain
+   * rule commits at most up to it.
+   */
+  epochEndHeight?: number;
+  /** `hashValidatorSet` of the next epoch's committee, once the shell knows it (needed by the last block only). */
+  nextValidatorSetHash?: () => Bytes32 | undefined;
   timing?: Partial<PacemakerTiming>;
   /** Committed blocks kept in memory to serve syncing peers. */
   retainCommittedBlocks?: number;
@@ -80,10 +98,14 @@ interface Held {
   release: () => void;
 }
 
+const EMPTY = new Uint8Array(0);
+
 export class Replica {
-  readonly self: ValidatorIndex;
+  readonly self: ValidatorIndex | null;
+  readonly epoch: number;
+  readonly epochEndHeight: number;
+  private readonly nextValidatorSetHash: () => Bytes32 | undefined;
   private readonly chainId: number;
-  private readonly epoch: number;
   private readonly validators: ValidatorSet;
   private readonly bls: BlsBackend;
   private readonly secretKey: Uint8Array;
@@ -121,6 +143,8 @@ export class Replica {
     this.chainId = config.chainId;
     this.validators = config.validators;
     this.epoch = config.validators.epoch;
+    this.epochEndHeight = config.epochEndHeight ?? Number.POSITIVE_INFINITY;
+    this.nextValidatorSetHash = config.nextValidatorSetHash ?? (() => undefined);
     this.bls = config.bls;
     this.secretKey = config.secretKey;
     this.validatePayload = config.validatePayload;
@@ -128,8 +152,17 @@ export class Replica {
     this.maxSyncBlocks = config.maxSyncBlocks ?? 128;
     this.leaders = new LeaderSchedule(config.validators);
     const genesisHash = hashHeader(config.genesis.header);
-    this.verifier = new CertificateVerifier(config.bls, config.chainId, config.validators, genesisHash);
-    const root = recovered?.root ?? { block: config.genesis, qc: genesisQc(genesisHash) };
+    this.verifier = new CertificateVerifier(
+      config.bls,
+      config.chainId,
+      config.validators,
+      genesisHash,
+      config.genesis.header.round,
+    );
+    const root = recovered?.root ?? {
+      block: config.genesis,
+      qc: rootQc(genesisHash, this.epoch, config.genesis.header.round),
+    };
     const rootHash = root.block === config.genesis ? genesisHash : hashHeader(root.block.header);
     this.tree = new BlockTree(root.block, rootHash, root.qc, config.retainCommittedBlocks ?? 10_000);
     this.highQc = root.qc;
@@ -162,6 +195,27 @@ export class Replica {
 
   leaderOf(round: number): ValidatorIndex {
     return this.leaders.leader(round);
+  }
+
+  /** True once this epoch's last block is committed: the replica has nothing left to decide. */
+  get epochFinished(): boolean {
+    return this.tree.root.block.header.height >= this.epochEndHeight;
+  }
+
+  hasBlock(hash: Uint8Array): boolean {
+    return this.tree.has(hash);
+  }
+
+  /** The certified block asked for and its ancestors down to (not including) `stopHeight`, newest first. */
+  answerSync(req: SyncRequest): Block[] {
+    let cur = this.tree.get(req.blockHash);
+    const limit = Math.min(req.maxBlocks, this.maxSyncBlocks);
+    const blocks: Block[] = [];
+    while (cur && blocks.length < limit && cur.block.header.height > req.stopHeight) {
+      blocks.push(cur.block);
+      cur = this.tree.parentOf(cur);
+    }
+    return blocks;
   }
 
   // ── entry points ───────────────────────────────────────────────────────
@@ -214,6 +268,12 @@ export class Replica {
         return this.onSyncRequest(message, from);
       case "sync-response":
         return this.onSyncResponse(message, from);
+      case "epoch-proof":
+        // A QC someone says commits this epoch's last block; it is checked like any other and acted on by the 2-chain rule.
+        if (!this.verifier.verifyQc(message.qc)) return this.reject(from, "invalid epoch proof");
+        return this.processQc(message.qc, from);
+      case "epoch-request":
+        return; // answered by the epoch manager, which keeps the finished epochs
     }
   }
 
@@ -248,17 +308,33 @@ export class Replica {
     if (!this.safety.decidePropose(this.round)) return;
     const parent = this.tree.get(this.highQc.blockHash);
     if (!parent) return; // sync will bring it; proposing waits for the next round
-    this.out.push({ type: "request-payload", round: this.round, parent: parent.block, parentHash: parent.hash });
+    const height = parent.block.header.height + 1;
+    // Past the epoch's last block: an empty block, only there to certify (and so commit) the last one.
+    if (height > this.epochEndHeight) return this.onPayloadReady(this.round, EMPTY, ZERO_HASH);
+    let epochChange: EpochChangeCommitment | undefined;
+    if (height === this.epochEndHeight) {
+      const validatorSetHash = this.nextValidatorSetHash();
+      if (!validatorSetHash) return this.reject(null, "not proposing the epoch's last block: next committee unknown");
+      epochChange = { nextEpoch: this.epoch + 1, validatorSetHash };
+    }
+    this.out.push({
+      type: "request-payload",
+      round: this.round,
+      parent: parent.block,
+      parentHash: parent.hash,
+      ...(epochChange ? { epochChange } : {}),
+    });
   }
 
   private onTimer(round: number): void {
-    if (round !== this.round) return;
+    if (round !== this.round || this.self === null) return;
     this.localTimeout();
     // Keep re-sending the timeout while the round is stuck: messages may have been lost.
     this.out.push({ type: "set-timer", round, delayMs: roundTimeoutMs(this.timing, round, this.lastCommittedRound) });
   }
 
   private localTimeout(): void {
+    if (this.self === null) return;
     const round = this.round;
     const decision = this.safety.decideTimeout(round, this.highQc, this.highTc);
     if (!decision.ok) {
@@ -296,10 +372,11 @@ export class Replica {
   // ── proposals ──────────────────────────────────────────────────────────
 
   private onPayloadReady(round: number, payload: Uint8Array, namespaceRoot: Uint8Array): void {
-    if (round !== this.round || this.leaders.leader(round) !== this.self) return;
+    if (round !== this.round || this.self === null || this.leaders.leader(round) !== this.self) return;
     if (!this.safety.decidePropose(round)) return;
     const parent = this.tree.get(this.highQc.blockHash);
     if (!parent) return;
+    if (parent.block.header.height >= this.epochEndHeight && payload.length > 0) return;
     let tc: TimeoutCertificate | null = null;
     if (this.highQc.round + 1 !== round) {
       if (!this.highTc || this.highTc.round !== round - 1) return;
@@ -326,9 +403,10 @@ export class Replica {
       signature: this.bls.sign(this.secretKey, proposalDigest(hash)),
     };
     this.safety.recordProposal(round);
+    const self = this.self;
     this.persistThen(() => {
       this.out.push({ type: "broadcast", message: proposal });
-      this.onProposal(proposal, this.self);
+      this.onProposal(proposal, self);
     });
   }
 
@@ -401,16 +479,29 @@ export class Replica {
     if (fresh && h.timestampMs > this.now + this.timing.maxClockDriftMs) return "timestamp too far in the future";
     if (!bytesEqual(h.validatorSetHash, this.validators.hash)) return "wrong validator set hash";
     if (!bytesEqual(h.payloadHash, sha256(block.payload))) return "payload hash mismatch";
-    return this.validatePayload(block, parent.block);
+    if (h.height > this.epochEndHeight)
+      return block.payload.length === 0 && isZeroHash(h.namespaceRoot)
+        ? null
+        : "a block after the epoch's last block must be empty";
+    let epochChange: EpochChangeCommitment | null = null;
+    if (h.height === this.epochEndHeight) {
+      const validatorSetHash = this.nextValidatorSetHash();
+      if (!validatorSetHash) return "the next epoch's committee is not known yet";
+      epochChange = { nextEpoch: this.epoch + 1, validatorSetHash };
+    }
+    return this.validatePayload(block, parent.block, { epochChange });
   }
 
   private vote(stored: StoredBlock, parent: StoredBlock, tc: TimeoutCertificate | null): void {
+    if (this.self === null) return;
     const { block, hash } = stored;
     const decision = this.safety.decideVote(block, parent.block.header.round, tc, hash);
     if (!decision.ok) return this.reject(null, `not voting: ${decision.reason}`);
     if (!decision.fresh) return this.resendVote(hash);
     const round = block.header.round;
-    const committedHash = decision.value ?? ZERO_HASH;
+    // In the epoch's suffix the 2-chain rule commits the epoch's last block, not the (empty) parent: say so.
+    const committedHash =
+      decision.value === null ? ZERO_HASH : (this.commitTarget(stored)?.target.hash ?? decision.value);
     const signature = this.bls.sign(this.secretKey, voteDigest(this.chainId, this.epoch, round, hash, committedHash));
     this.safety.recordVote(round, hash, committedHash, signature);
     this.persistThen(() => this.sendVote(this.safety.state.lastVote));
@@ -422,7 +513,7 @@ export class Replica {
   }
 
   private sendVote(last: SafetyState["lastVote"]): void {
-    if (!last) return;
+    if (!last || this.self === null) return;
     const vote: Vote = {
       kind: "vote",
       epoch: this.epoch,
@@ -498,14 +589,26 @@ export class Replica {
     if (qc.round !== stored.block.header.round) return this.reject(from, "QC round differs from its block's round");
     if (qc.round > this.highQc.round) this.highQc = qc;
     const parent = this.tree.parentOf(stored);
-    if (
-      parent &&
-      parent.block.header.round + 1 === stored.block.header.round &&
-      parent.block.header.height > this.tree.root.block.header.height
-    ) {
-      this.commit(parent, stored.block.justify, qc);
+    if (parent && parent.block.header.round + 1 === stored.block.header.round) {
+      const c = this.commitTarget(stored);
+      if (c && c.target.block.header.height > this.tree.root.block.header.height) this.commit(c.target, c.qc, qc);
     }
     this.advanceRound(qc.round + 1);
+  }
+
+  /**
+   * What a QC on `certified` commits by the 2-chain rule: its parent, or, in
+   * the epoch's suffix, the epoch's last block (with the QC that certifies it).
+   * Undefined if that block is no longer in the tree.
+   */
+  private commitTarget(certified: StoredBlock): { target: StoredBlock; qc: QuorumCertificate } | undefined {
+    let child = certified;
+    let target = this.tree.parentOf(certified);
+    while (target && target.block.header.height > this.epochEndHeight) {
+      child = target;
+      target = this.tree.parentOf(target);
+    }
+    return target && { target, qc: child.block.justify };
   }
 
   private processTc(tc: TimeoutCertificate): void {
@@ -563,7 +666,8 @@ export class Replica {
     }
     agg.add(t.author, t.highQc.round, t.signature);
     // More than a third timed out, so at least one honest validator gave up on this round: join them.
-    if (t.round === this.round && !agg.has(this.self) && agg.exceedsOneThird()) this.localTimeout();
+    if (t.round === this.round && this.self !== null && !agg.has(this.self) && agg.exceedsOneThird())
+      this.localTimeout();
     const tc = agg.certificate();
     if (tc) this.processTc(tc);
   }
@@ -589,14 +693,7 @@ export class Replica {
   }
 
   private onSyncRequest(req: SyncRequest, from: ValidatorIndex): void {
-    let cur = this.tree.get(req.blockHash);
-    if (!cur) return;
-    const limit = Math.min(req.maxBlocks, this.maxSyncBlocks);
-    const blocks: Block[] = [];
-    while (cur && blocks.length < limit && cur.block.header.height > req.stopHeight) {
-      blocks.push(cur.block);
-      cur = this.tree.parentOf(cur);
-    }
+    const blocks = this.answerSync(req);
     if (blocks.length > 0) this.out.push({ type: "send", to: from, message: { kind: "sync-response", blocks } });
   }
 

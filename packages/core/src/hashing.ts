@@ -45,6 +45,7 @@ export const DOMAIN = {
   validatorSet: domainTag("validator-set"),
   proofAttestation: domainTag("proof-attestation"),
   daAttestation: domainTag("da-attestation"),
+  epochChange: domainTag("epoch-change"),
 } as const;
 
 const HEADER_ABI = [

@@ -14,6 +14,7 @@ export { generateValidatorKey, type ValidatorKey } from "./crypto/keys.js";
 export { nobleBackend } from "./crypto/noble-backend.js";
 export { sha256, sha256Concat } from "./crypto/sha256.js";
 export * from "./encoding/index.js";
+export * from "./epoch.js";
 export * from "./errors.js";
 export * from "./hashing.js";
 export * from "./polyfill.js";

@@ -146,7 +146,23 @@ export interface SyncResponse {
   blocks: Block[];
 }
 
-export type ConsensusMessage = Proposal | Vote | Timeout | SyncRequest | SyncResponse;
+/** Sent by a validator that sees messages of a later epoch than its own: "how did epoch `epoch` end?". */
+export interface EpochRequest {
+  kind: "epoch-request";
+  epoch: number;
+}
+
+/**
+ * The answer: a QC of epoch `qc.epoch` whose `committedHash` is that epoch's
+ * last block. It is self-certifying (the old committee signed it), so a
+ * lagging validator checks it, syncs the blocks it names and commits them.
+ */
+export interface EpochProof {
+  kind: "epoch-proof";
+  qc: QuorumCertificate;
+}
+
+export type ConsensusMessage = Proposal | Vote | Timeout | SyncRequest | SyncResponse | EpochRequest | EpochProof;
 
 /** Two conflicting signed statements by one validator for one round. */
 export type Evidence =

@@ -60,7 +60,7 @@ const headerArb: fc.Arbitrary<BlockHeader> = fc.record({
 const qcArb: fc.Arbitrary<QuorumCertificate> = fc.oneof(
   fc.record({
     epoch: u53,
-    round: fc.constant(0),
+    round: u53,
     blockHash: hashArb,
     committedHash: hashArb,
     signers: fc.constant(new Uint8Array(0)),
@@ -124,6 +124,8 @@ const messageArb: fc.Arbitrary<ConsensusMessage> = fc.oneof(
   }),
   fc.record({ kind: fc.constant("sync-request" as const), blockHash: hashArb, stopHeight: u53, maxBlocks: u53 }),
   fc.record({ kind: fc.constant("sync-response" as const), blocks: fc.array(blockArb, { maxLength: 4 }) }),
+  fc.record({ kind: fc.constant("epoch-request" as const), epoch: u53 }),
+  fc.record({ kind: fc.constant("epoch-proof" as const), qc: qcArb }),
 );
 
 const namespaceArb = fc.oneof(
@@ -223,7 +225,8 @@ function isHeader(h: unknown): boolean {
 function isQc(q: unknown): boolean {
   if (!isObject(q, ["epoch", "round", "blockHash", "committedHash", "signers", "signature"])) return false;
   if (!isUint(q.epoch) || !isUint(q.round) || !isHash(q.blockHash) || !isHash(q.committedHash)) return false;
-  return q.round === 0 ? isBytes(q.signers, 0) && isBytes(q.signature, 0) : isBitmap(q.signers) && isSig(q.signature);
+  // A root QC (genesis, or an epoch's start) has neither signers nor a signature, at any round.
+  return isBytes(q.signers, 0) ? isBytes(q.signature, 0) : isBitmap(q.signers) && isSig(q.signature);
 }
 
 function isTc(t: unknown): boolean {
@@ -288,6 +291,10 @@ function isMessage(m: unknown): boolean {
         m.blocks.length <= L.maxSyncBlocks &&
         m.blocks.every(isBlock)
       );
+    case "epoch-request":
+      return isObject(m, ["kind", "epoch"]) && isUint(m.epoch);
+    case "epoch-proof":
+      return isObject(m, ["kind", "qc"]) && isQc(m.qc);
     default:
       return false;
   }
@@ -493,7 +500,15 @@ describe("(b) valid values round-trip", () => {
 
   it("every message encoding is itself msgpackr-readable as [1, tag, ...]", () => {
     const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: "number" });
-    const tags = { proposal: 1, vote: 2, timeout: 3, "sync-request": 4, "sync-response": 5 } as const;
+    const tags = {
+      proposal: 1,
+      vote: 2,
+      timeout: 3,
+      "sync-request": 4,
+      "sync-response": 5,
+      "epoch-request": 9,
+      "epoch-proof": 10,
+    } as const;
     fc.assert(
       fc.property(messageArb, (m) => {
         const wire = unpackr.unpack(encodeMessage(m)) as unknown[];

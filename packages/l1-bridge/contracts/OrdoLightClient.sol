@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IOrdoLightClient} from "./IOrdoLightClient.sol";
+import {Sha256Merkle} from "./NamespaceInclusion.sol";
 
 /// Ordo's finality, checked on an EVM chain: it holds Ordo's current committee (BLS12-381 G1 keys and stakes,
 /// committed by hash), accepts a finality certificate — a quorum certificate whose signed `committedHash` is the
@@ -11,6 +12,11 @@ import {IOrdoLightClient} from "./IOrdoLightClient.sol";
 /// non-signer proven by a Merkle path to the committee root), so a certificate carries no key of a signer; the
 /// vote digest is hashed to G2 (RFC 9380 expand_message_xmd with SHA-256, MAP_FP2_TO_G2 twice, G2ADD); then one
 /// PAIRING_CHECK of two pairs.
+///
+/// Committees change with epochs: epoch e's last block carries, in the system namespace 0, the transaction
+/// `abi.encode(EPOCH_CHANGE_TAG, uint64 e + 1, hashValidatorSet(next committee))` (the core package's
+/// `encodeEpochChange`). Once that block is finalized here (by epoch e's committee, through the certificate path),
+/// `submitEpochChange` proves the transaction is in it and moves to the committee it names.
 contract OrdoLightClient is IOrdoLightClient {
     /// Ordo's block header; `abi.encode` of it is the preimage of the header hash (sha256), as in the core package.
     struct BlockHeader {
@@ -45,6 +51,29 @@ contract OrdoLightClient is IOrdoLightClient {
         NonSigner[] nonSigners;
     }
 
+    /// A namespace's leaf of the sorted namespace tree (the core package's `NamespaceLeaf`): its leaf hash is
+    /// sha256(abi.encode(namespace, count, txRoot)).
+    struct NamespaceLeaf {
+        uint32 namespace;
+        /// The namespace's transactions in the block: the size of the tree `txRoot` is the root of.
+        uint32 count;
+        /// Merkle root of the namespace's transaction ids sha256(abi.encode(uint32 namespace, bytes data)).
+        bytes32 txRoot;
+    }
+
+    /// The core package's `TransactionInclusionProof`: the transaction's id at `txIndex` of its namespace's
+    /// transaction tree (`txPath` up to `leaf.txRoot`), and the namespace's leaf at `leafIndex` of the block's
+    /// `leafCount` leaves (`leafPath` up to the namespace root). Paths list siblings from the bottom up, skipping
+    /// the levels where the node is carried up.
+    struct TransactionProof {
+        NamespaceLeaf leaf;
+        uint32 leafIndex;
+        uint32 leafCount;
+        bytes32[] leafPath;
+        uint32 txIndex;
+        bytes32[] txPath;
+    }
+
     /// What the light client keeps of the current committee for certificates, passed in calldata and checked
     /// against one stored hash (cheaper than reading four slots of aggregate key).
     struct CommitteeSummary {
@@ -59,6 +88,11 @@ contract OrdoLightClient is IOrdoLightClient {
     // sha256("ORDO/v1/vote"), sha256("ORDO/v1/validator-set"): the domain tags of the core package's signed digests.
     bytes32 internal constant VOTE_TAG = 0xbe35daa64e6e779f590f08d5fea7f3d705cd06c7d8db28b5f1cd879555ee4372;
     bytes32 internal constant VALIDATOR_SET_TAG = 0x6a83c659b877743d3ff365321d7b3f1d523bd7c5e794c8373696c65bb607dec6;
+    /// sha256("ORDO/v1/epoch-change"): the first word of an epoch-change commitment (the core package's
+    /// `DOMAIN.epochChange`).
+    bytes32 internal constant EPOCH_CHANGE_TAG = 0x86461e9bc6b520ec70b94fd4bb3bd2e1882680b95f0bf478c461e9ca3c4cebb9;
+    /// Namespace 0 holds the system transactions, the epoch-change commitment among them.
+    uint32 internal constant SYSTEM_NAMESPACE = 0;
     bytes internal constant DST = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
 
     // The BLS12-381 base field modulus p and (p - 1) / 2, as (high 16 bytes, low 32 bytes).
@@ -101,6 +135,8 @@ contract OrdoLightClient is IOrdoLightClient {
         uint64 indexed epoch, bytes32 validatorSetHash, bytes32 root, uint256 size, uint256 totalStake, bytes aggregateKey
     );
     event HeaderFinalized(uint64 indexed height, bytes32 namespaceRoot, uint64 epoch);
+    /// The committee of `epoch` was taken from the epoch-change commitment of the finalized block at `height`.
+    event EpochChanged(uint64 indexed epoch, uint64 height);
 
     error WrongChain(uint64 expected, uint64 got);
     error StaleEpoch(uint64 current, uint64 got);
@@ -112,6 +148,12 @@ contract OrdoLightClient is IOrdoLightClient {
     error WrongValidatorSet(bytes32 expected, bytes32 got);
     error CommitteeMismatch();
     error InvalidCommittee(string reason);
+    /// `submitEpochChange` names a height the light client holds no finalized header of.
+    error NotFinalized(uint64 height);
+    /// The block at `height` does not hold, in namespace 0, the epoch-change commitment to `validatorSetHash` for
+    /// `nextEpoch` (the set's hash as the contract computed it from the keys and stakes given): a wrong or tampered
+    /// proof, another committee than the one committed to, or a change already applied.
+    error EpochChangeNotProven(uint64 height, uint64 nextEpoch, bytes32 validatorSetHash);
     error BadSignerBitmap();
     error BadNonSigner(uint256 index);
     error SummaryMismatch();
@@ -121,7 +163,8 @@ contract OrdoLightClient is IOrdoLightClient {
 
     constructor(uint64 chainId_, uint64 epoch, bytes[] memory publicKeys, uint96[] memory stakes) {
         ordoChainId = chainId_;
-        _setCommittee(epoch, publicKeys, stakes);
+        _checkCommittee(publicKeys, stakes);
+        _setCommittee(epoch, publicKeys, stakes, _ordoValidatorSetHash(epoch, publicKeys, stakes));
         lastUpdatedAt = uint64(block.timestamp);
     }
 
@@ -178,21 +221,51 @@ contract OrdoLightClient is IOrdoLightClient {
         return namespaceRoot == bytes32(0) ? EMPTY_ROOT : namespaceRoot;
     }
 
-    /// Moves to the next epoch's committee, certified by the current one: signers with more than 2/3 of the
-    /// current stake signed the new set's `hashValidatorSet` (as the core package computes it).
-    function submitCommitteeChange(
-        uint64 newEpoch,
+    /// Moves to the next epoch's committee: the one committed to by the epoch-change transaction of a block this
+    /// light client finalized. `newPublicKeys` (128-byte EIP-2537 G1 points) and `newStakes` are that committee in
+    /// index order; the contract computes its `hashValidatorSet` for `currentEpoch + 1`, rebuilds the 96-byte
+    /// transaction `abi.encode(EPOCH_CHANGE_TAG, currentEpoch + 1, setHash)` and checks, with `proof`, that it is in
+    /// namespace 0 of the block at `height`.
+    ///
+    /// The light client keeps no epoch per height (one slot per finalized height, its namespace root), so it does
+    /// not check that `height` is the last block of the current epoch. The commitment names its epoch instead:
+    /// only a commitment to `currentEpoch + 1` is accepted, so one from an older epoch's block, or the same change
+    /// submitted twice, no longer matches once `currentEpoch` has moved on. That a finalized block holds such a
+    /// transaction only at an epoch's end, and only the real next committee's, is what consensus guarantees (the
+    /// outgoing committee certified the block); the contract takes it from the certificate as it takes the header.
+    function submitEpochChange(
+        uint64 height,
         bytes[] calldata newPublicKeys,
         uint96[] calldata newStakes,
-        bytes calldata signerBitmap,
-        bytes calldata signature,
-        bytes[] calldata publicKeys,
-        uint96[] calldata stakes
+        TransactionProof calldata proof
     ) external {
-        if (newEpoch != currentEpoch + 1) revert UnknownEpoch(currentEpoch, newEpoch);
-        bytes32 newSetHash = _ordoValidatorSetHash(newEpoch, newPublicKeys, newStakes);
-        _verifyQuorum(newSetHash, signerBitmap, signature, publicKeys, stakes);
-        _setCommittee(newEpoch, newPublicKeys, newStakes);
+        bytes32 root = namespaceRoots[height];
+        if (root == bytes32(0)) revert NotFinalized(height);
+        // One copy to memory, shared by the checks, the set hash and the install (each calldata argument passed
+        // to a memory parameter would be copied again).
+        bytes[] memory keys = newPublicKeys;
+        uint96[] memory stakes = newStakes;
+        _checkCommittee(keys, stakes);
+        uint64 nextEpoch = currentEpoch + 1;
+        bytes32 setHash = _ordoValidatorSetHash(nextEpoch, keys, stakes);
+        // The transaction's id, as the core package's `hashTransaction(0, encodeEpochChange(...))`.
+        bytes32 txId = sha256(abi.encode(SYSTEM_NAMESPACE, abi.encode(EPOCH_CHANGE_TAG, nextEpoch, setHash)));
+        NamespaceLeaf calldata leaf = proof.leaf;
+        // An empty block's stored root is EMPTY_ROOT, a keccak256 value no sha256 path leads to: the proof fails.
+        // The tx tree's size is `leaf.count`, which the leaf hash commits to, so `txIndex` is proven too.
+        if (
+            leaf.namespace != SYSTEM_NAMESPACE
+                || !Sha256Merkle.verify(txId, proof.txIndex, leaf.count, proof.txPath, leaf.txRoot)
+                || !Sha256Merkle.verify(
+                    sha256(abi.encode(leaf.namespace, leaf.count, leaf.txRoot)),
+                    proof.leafIndex,
+                    proof.leafCount,
+                    proof.leafPath,
+                    root
+                )
+        ) revert EpochChangeNotProven(height, nextEpoch, setHash);
+        _setCommittee(nextEpoch, keys, stakes, setHash);
+        emit EpochChanged(nextEpoch, height);
     }
 
     function verifyQuorum(
@@ -225,39 +298,55 @@ contract OrdoLightClient is IOrdoLightClient {
 
     // ------------------------------------------------------------------ committee
 
-    function _setCommittee(uint64 epoch, bytes[] memory publicKeys, uint96[] memory stakes) internal {
+    /// The committee's shape: at least one member, a stake per key, 128-byte keys, no zero stake.
+    function _checkCommittee(bytes[] memory publicKeys, uint96[] memory stakes) internal pure {
         uint256 n = publicKeys.length;
         if (n == 0 || n != stakes.length) revert InvalidCommittee("keys and stakes must be non-empty and equal in length");
-        uint256 total;
-        bytes32[] memory leaves = new bytes32[](n);
-        bytes memory aggregate;
         for (uint256 i = 0; i < n; i++) {
             if (publicKeys[i].length != 128) revert InvalidCommittee("a public key is not 128 bytes");
             if (stakes[i] == 0) revert InvalidCommittee("a stake is zero");
-            total += stakes[i];
-            leaves[i] = sha256(abi.encodePacked(publicKeys[i], uint256(stakes[i])));
-            aggregate = i == 0 ? publicKeys[i] : _precompile(G1ADD, bytes.concat(aggregate, publicKeys[i]), 128);
+        }
+    }
+
+    /// Installs a committee that passed `_checkCommittee`; `setHash` is its `_ordoValidatorSetHash` for `epoch`.
+    function _setCommittee(uint64 epoch, bytes[] memory publicKeys, uint96[] memory stakes, bytes32 setHash) internal {
+        uint256 n = publicKeys.length;
+        uint256 total;
+        bytes32[] memory leaves = new bytes32[](n);
+        // Two buffers reused for every member, no allocation per key: `pair` is G1ADD's input (the running sum,
+        // then the key) and takes its output back in its first half; `leaf` is sha256(key ‖ uint256 stake)'s input.
+        // Starting from the identity, every key goes through G1ADD, which refuses a point off the curve: the
+        // compressed keys the set hash commits to fix x and the sign of y, so a key passing both is the one
+        // committed to (a single member's too).
+        bytes memory pair = new bytes(256);
+        bytes memory leaf = new bytes(160);
+        for (uint256 i = 0; i < n; i++) {
+            bytes memory key = publicKeys[i];
+            uint256 stake = stakes[i];
+            total += stake;
+            bool ok;
+            assembly ("memory-safe") {
+                mcopy(add(pair, 160), add(key, 32), 128)
+                mcopy(add(leaf, 32), add(key, 32), 128)
+                mstore(add(leaf, 160), stake)
+                ok := staticcall(gas(), 0x0b, add(pair, 32), 256, add(pair, 32), 128)
+                ok := and(ok, eq(returndatasize(), 128))
+            }
+            if (!ok) revert InvalidPoint();
+            leaves[i] = sha256(leaf);
+        }
+        bytes memory aggregate = new bytes(128);
+        assembly ("memory-safe") {
+            mcopy(add(aggregate, 32), add(pair, 32), 128)
         }
         currentEpoch = epoch;
         committeeHash = keccak256(abi.encode(publicKeys, stakes));
-        bytes32 root = _merkleRoot(leaves);
+        bytes32 root = Sha256Merkle.root(leaves);
         summaryHash = keccak256(abi.encode(CommitteeSummary(root, n, total, aggregate)));
-        validatorSetHash = _ordoValidatorSetHash(epoch, publicKeys, stakes);
+        validatorSetHash = setHash;
         totalStake = total;
         committeeSize = n;
         emit CommitteeChanged(epoch, validatorSetHash, root, n, total, aggregate);
-    }
-
-    /// The core package's `merkleRoot`: pairs hashed with sha256, an odd last node carried up.
-    function _merkleRoot(bytes32[] memory level) internal pure returns (bytes32) {
-        uint256 m = level.length;
-        while (m > 1) {
-            uint256 half = m / 2;
-            for (uint256 i = 0; i < half; i++) level[i] = sha256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
-            if (m % 2 == 1) level[half] = level[m - 1];
-            m = half + (m % 2);
-        }
-        return level[0];
     }
 
     /// The core package's `verifyMerkleProof` walk: the root that `leaf` at `index` of `count` and `path` give.
@@ -279,20 +368,48 @@ contract OrdoLightClient is IOrdoLightClient {
         if (used != path.length) revert BadNonSigner(index);
     }
 
-    /// the core package's `hashValidatorSet`: sha256(abi.encode(tag, epoch, compressed 48-byte keys, stakes)).
+    /// The core package's `hashValidatorSet`: sha256(abi.encode(tag, uint64 epoch, bytes[] compressed 48-byte keys,
+    /// uint96[] stakes)), the encoding written word by word (no array of compressed keys to allocate and encode).
+    /// `publicKeys` and `stakes` are of equal length (checked by `_checkCommittee`).
     function _ordoValidatorSetHash(uint64 epoch, bytes[] memory publicKeys, uint96[] memory stakes)
         internal
         view
         returns (bytes32)
     {
-        bytes[] memory compressed = new bytes[](publicKeys.length);
-        for (uint256 i = 0; i < publicKeys.length; i++) compressed[i] = _compressG1(publicKeys[i]);
-        return sha256(abi.encode(VALIDATOR_SET_TAG, epoch, compressed, stakes));
+        uint256 n = publicKeys.length;
+        // Head: tag, epoch, offset of the keys (0x80), offset of the stakes. Keys: n, n offsets (from the first
+        // offset word), n elements of (length 48, 48 bytes padded to 64). Stakes: n, n words.
+        uint256 stakesAt = 0x80 + 32 + 128 * n;
+        bytes memory enc = new bytes(stakesAt + 32 + 32 * n);
+        _put(enc, 0, VALIDATOR_SET_TAG);
+        _put(enc, 0x20, bytes32(uint256(epoch)));
+        _put(enc, 0x40, bytes32(uint256(0x80)));
+        _put(enc, 0x60, bytes32(stakesAt));
+        _put(enc, 0x80, bytes32(n));
+        _put(enc, stakesAt, bytes32(n));
+        for (uint256 i = 0; i < n; i++) {
+            uint256 element = 0x80 + 32 + 32 * n + 96 * i;
+            (bytes32 head, bytes32 tail) = _compressG1(publicKeys[i]);
+            _put(enc, 0x80 + 32 + 32 * i, bytes32(element - 0x80 - 32));
+            _put(enc, element, bytes32(uint256(48)));
+            _put(enc, element + 32, head);
+            _put(enc, element + 64, tail);
+            _put(enc, stakesAt + 32 + 32 * i, bytes32(uint256(stakes[i])));
+        }
+        return sha256(enc);
+    }
+
+    /// Writes the 32-byte `word` at byte `at` of `b` (`at + 32 <= b.length`, which the caller guarantees).
+    function _put(bytes memory b, uint256 at, bytes32 word) private pure {
+        assembly ("memory-safe") {
+            mstore(add(add(b, 32), at), word)
+        }
     }
 
     /// The ZCash compressed form of an EIP-2537 G1 point: x with the compression flag, and the sign flag when y
-    /// is the larger of (y, p - y). Checks that both coordinates are canonical field elements.
-    function _compressG1(bytes memory point) internal pure returns (bytes memory out) {
+    /// is the larger of (y, p - y). Checks that both coordinates are canonical field elements. The 48 bytes come
+    /// as two words: `head` (bytes 0–31) and `tail` (bytes 32–47, then 16 zero bytes).
+    function _compressG1(bytes memory point) internal pure returns (bytes32 head, bytes32 tail) {
         if (point.length != 128) revert InvalidPoint();
         uint256 xHi;
         uint256 xLo;
@@ -309,13 +426,10 @@ contract OrdoLightClient is IOrdoLightClient {
             revert InvalidPoint();
         }
         uint256 flags = 0x80 | (_lt(HALF_P_HI, HALF_P_LO, yHi, yLo) ? 0x20 : 0);
-        out = new bytes(48);
-        assembly {
-            // x is 48 bytes: the low 16 bytes of xHi, then xLo.
-            mstore(add(out, 32), shl(128, xHi))
-            mstore(add(out, 48), xLo)
-            mstore8(add(out, 32), or(byte(0, mload(add(out, 32))), flags))
-        }
+        // x is 48 bytes: the low 16 bytes of xHi, then xLo; the flags go in the top bits of the first byte (zero in
+        // x, which is below p < 2^381).
+        head = bytes32((flags << 248) | (xHi << 128) | (xLo >> 128));
+        tail = bytes32(xLo << 128);
     }
 
     function _lt(uint256 aHi, uint256 aLo, uint256 bHi, uint256 bLo) internal pure returns (bool) {

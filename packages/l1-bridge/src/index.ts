@@ -22,11 +22,14 @@ export {
   type CommitteeArgs,
   committeeArgs,
   deployLightClient,
+  epochChangeArgs,
   finalityCertificateArgs,
   g1ToEip2537,
   g2ToEip2537,
   type HeaderArgs,
   headerArgs,
+  type TransactionProofArgs,
+  transactionProofArgs,
 } from "./light-client.js";
 export {
   attestedBatchArgs,

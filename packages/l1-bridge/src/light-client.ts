@@ -1,11 +1,18 @@
 /**
  * The L1 light client from TypeScript: Ordo's compressed BLS points in the
- * EIP-2537 encodings the contract takes, its committee and certificate
- * arguments, and deployment through viem.
+ * EIP-2537 encodings the contract takes, its committee, certificate and
+ * epoch-change arguments, and deployment through viem.
  */
 
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import type { BlockHeader, QuorumCertificate, Validator } from "@ordo/core";
+import type {
+  BlockHeader,
+  QuorumCertificate,
+  TransactionInclusionProof,
+  Validator,
+  ValidatorSet,
+  ValidatorSetData,
+} from "@ordo/core";
 import { bitmapHas, fromHex, merkleProof, merkleRoot, sha256, toHex } from "@ordo/core";
 import type { Address, Hex } from "viem";
 import { type BridgeClients, deployContract } from "./deploy.js";
@@ -160,6 +167,44 @@ export function finalityCertificateArgs(
     },
     summary,
   ] as const;
+}
+
+/** `submitEpochChange`'s proof (the contract's `TransactionProof`): core's `TransactionInclusionProof` in ABI form. */
+export interface TransactionProofArgs {
+  leaf: { namespace: number; count: number; txRoot: Hex };
+  leafIndex: number;
+  leafCount: number;
+  leafPath: Hex[];
+  txIndex: number;
+  txPath: Hex[];
+}
+
+export function transactionProofArgs(proof: TransactionInclusionProof): TransactionProofArgs {
+  return {
+    leaf: { namespace: proof.leaf.namespace, count: proof.leaf.count, txRoot: toHex(proof.leaf.txRoot) },
+    leafIndex: proof.leafIndex,
+    leafCount: proof.leafCount,
+    leafPath: proof.leafPath.map(toHex),
+    txIndex: proof.txIndex,
+    txPath: proof.txPath.map(toHex),
+  };
+}
+
+/**
+ * The arguments of `submitEpochChange`: the finalized block at `height` (the
+ * current epoch's last block) holds, in namespace 0, the epoch-change
+ * transaction `encodeEpochChange({ nextEpoch, validatorSetHash })` of `newSet`,
+ * and `proof` is its `proveTransaction(payload, 0, txIndex)`. `newSet` goes in
+ * as EIP-2537 keys and stakes in index order (its epoch is not passed: the
+ * contract takes `currentEpoch + 1`). No check here: the contract decides.
+ */
+export function epochChangeArgs(
+  height: number,
+  newSet: ValidatorSetData | ValidatorSet,
+  proof: TransactionInclusionProof,
+) {
+  const { publicKeys, stakes } = committeeArgs(newSet.validators);
+  return [BigInt(height), publicKeys, stakes, transactionProofArgs(proof)] as const;
 }
 
 /** Deploys `OrdoLightClient` trusting `committee` at `epoch`; resolves with its address once mined. */

@@ -1,19 +1,33 @@
-/** OrdoLightClient on a real anvil: BLS finality certificates checked with the EIP-2537 precompiles. */
+/**
+ * OrdoLightClient on a real anvil: BLS finality certificates checked with the EIP-2537 precompiles, and committee
+ * changes followed through the epoch-change transaction of finalized blocks.
+ */
 import { randomBytes } from "node:crypto";
 import {
   type BlockHeader,
+  type BlockPayload,
   blstBackend,
   createBitmap,
+  type EpochSchedule,
+  encodeEpochChange,
+  epochEndHeight,
+  epochStartHeight,
   generateValidatorKey,
   hashHeader,
   hashValidatorSet,
+  type NamespaceGroup,
+  namespaceRoot,
+  proveTransaction,
   type QuorumCertificate,
+  type TransactionInclusionProof,
   toHex,
   type Validator,
   type ValidatorKey,
+  type ValidatorSetData,
+  verifyTransactionInclusion,
   voteDigest,
 } from "@ordo/core";
-import { type Address, BaseError, ContractFunctionRevertedError } from "viem";
+import { type Address, BaseError, ContractFunctionRevertedError, parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANVIL_DEV_PRIVATE_KEY, type Anvil, startAnvil } from "../src/anvil.js";
 import { type BridgeClients, evmClients } from "../src/deploy.js";
@@ -22,8 +36,8 @@ import {
   type CommitteeArgs,
   committeeArgs,
   deployLightClient,
+  epochChangeArgs,
   finalityCertificateArgs,
-  g2ToEip2537,
 } from "../src/light-client.js";
 
 const bls = blstBackend;
@@ -114,6 +128,74 @@ async function revertOf(p: Promise<unknown>): Promise<string> {
     throw e;
   }
   throw new Error("the call did not revert");
+}
+
+const SCHEDULE: EpochSchedule = { length: 10 };
+const rand = (n: number) => new Uint8Array(randomBytes(n));
+const all = (c: Committee) => c.keys.map((_, i) => i);
+
+const simFinality = (address: Address, args: ReturnType<typeof finalityCertificateArgs>) =>
+  clients.public.simulateContract({
+    address,
+    abi: OrdoLightClientAbi,
+    functionName: "submitFinalityCertificate",
+    args,
+    account: clients.wallet.account,
+  });
+
+const simEpochChange = (address: Address, args: ReturnType<typeof epochChangeArgs>) =>
+  clients.public.simulateContract({
+    address,
+    abi: OrdoLightClientAbi,
+    functionName: "submitEpochChange",
+    args,
+    account: clients.wallet.account,
+  });
+
+interface EpochChangeBlock {
+  payload: BlockPayload;
+  header: BlockHeader;
+  /** The epoch-change transaction: `encodeEpochChange` of `next`. */
+  tx: Uint8Array;
+  proof: TransactionInclusionProof;
+}
+
+/**
+ * A block of `from`'s epoch (by default its last) whose namespace 0 holds the commitment to `next` (after another
+ * system transaction, beside two rollups' transactions), its header over the real namespace root, and the proof.
+ */
+function epochChangeBlock(
+  from: Committee,
+  next: Committee,
+  o: { height?: number; alone?: boolean; groups?: NamespaceGroup[] } = {},
+): EpochChangeBlock {
+  const tx = encodeEpochChange({ nextEpoch: next.epoch, validatorSetHash: next.setHash });
+  const groups =
+    o.groups ??
+    (o.alone
+      ? [{ namespace: 0, transactions: [tx] }]
+      : [
+          { namespace: 0, transactions: [rand(70), tx] },
+          { namespace: 3, transactions: [rand(40)] },
+          { namespace: 1_000, transactions: [rand(12), rand(300), rand(1)] },
+        ]);
+  const payload: BlockPayload = { groups };
+  const h = {
+    ...header(from, o.height ?? epochEndHeight(SCHEDULE, from.epoch)),
+    namespaceRoot: namespaceRoot(payload),
+  };
+  const at = (groups[0] as NamespaceGroup).transactions.indexOf(tx);
+  return { payload, header: h, tx, proof: proveTransaction(payload, 0, Math.max(at, 0)) };
+}
+
+/** Submits the epoch change of `block` to `next`; checks its event. */
+async function changeEpoch(address: Address, block: EpochChangeBlock, next: Committee): Promise<void> {
+  const { request } = await simEpochChange(address, epochChangeArgs(block.header.height, next, block.proof));
+  const hash = await clients.wallet.writeContract(request as never);
+  const receipt = await clients.public.waitForTransactionReceipt({ hash });
+  expect(receipt.status).toBe("success");
+  const [changed] = parseEventLogs({ abi: OrdoLightClientAbi, logs: receipt.logs, eventName: "EpochChanged" });
+  expect(changed?.args).toEqual({ epoch: BigInt(next.epoch), height: BigInt(block.header.height) });
 }
 
 const read = <T>(address: Address, functionName: string, args: readonly unknown[] = []) =>
@@ -218,51 +300,140 @@ describe("OrdoLightClient", () => {
     expect(await revertOf(sim(finalityCertificateArgs([h], good, c.args)))).toBe("AlreadyFinalized");
   });
 
-  it("follows a committee change certified by the outgoing committee, then rejects the old epoch's certificates", async () => {
-    const c0 = committee(0, [10n, 20n, 30n, 40n]);
-    const c1 = committee(1, [5n, 5n, 5n, 5n, 5n]);
-    const lc = await deploy(c0);
-    const change = (signers: number[], next: Committee = c1) => {
-      const signature = bls.aggregateSignatures(
-        signers.map((i) => bls.sign((c0.keys[i] as ValidatorKey).secretKey, next.setHash)),
+  it("follows three epoch changes in a row, each proven from a block the outgoing committee finalized", async () => {
+    const cs = [
+      committee(0, [10n, 20n, 30n, 40n]),
+      committee(1, [5n, 5n, 5n, 5n, 5n]),
+      committee(2, [2n ** 95n + 7n]), // a stake past 64 bits: uint96 in the set hash
+      committee(3, [1n, 2n, 3n, 4n, 5n, 6n, 7n]),
+    ] as const;
+    const lc = await deploy(cs[0]);
+    for (let e = 0; e < 3; e++) {
+      const from = cs[e] as Committee;
+      const next = cs[e + 1] as Committee;
+      // Epoch 1's last block holds nothing but the commitment: namespace 0 is its only leaf, both paths empty.
+      const block = epochChangeBlock(from, next, { alone: e === 1 });
+      expect(verifyTransactionInclusion(block.header.namespaceRoot, 0, block.tx, block.proof)).toBe(true);
+      expect(block.header.height).toBe(epochEndHeight(SCHEDULE, e));
+      if (e === 0) {
+        // The last block finalized with its parent by one certificate.
+        const parent = header(from, block.header.height - 1);
+        const tip = { ...block.header, parentHash: hashHeader(parent) };
+        const changing = { ...block, header: tip };
+        await submit(lc, finalityCertificateArgs([parent, tip], certify(from, tip, [1, 2, 3]), from.args));
+        await changeEpoch(lc, changing, next);
+      } else {
+        await submit(lc, finalityCertificateArgs([block.header], certify(from, block.header, all(from)), from.args));
+        await changeEpoch(lc, block, next);
+      }
+      expect(await read(lc, "currentEpoch")).toBe(BigInt(next.epoch));
+      expect(await read(lc, "validatorSetHash")).toBe(toHex(next.setHash));
+      expect(await read(lc, "committeeSize")).toBe(BigInt(next.keys.length));
+      expect(await read(lc, "totalStake")).toBe(next.validators.reduce((a, v) => a + v.stake, 0n));
+
+      // The new committee finalizes the next epoch's blocks...
+      const first = header(next, epochStartHeight(SCHEDULE, next.epoch));
+      await submit(lc, finalityCertificateArgs([first], certify(next, first, all(next)), next.args));
+      expect(await read(lc, "finalizedNamespaceRoot", [BigInt(first.height)])).toBe(toHex(first.namespaceRoot));
+      // ...and the old one no longer does: not under its own epoch, nor claiming the new one.
+      const old = header(from, first.height + 1);
+      expect(
+        await revertOf(simFinality(lc, finalityCertificateArgs([old], certify(from, old, all(from)), from.args))),
+      ).toBe("StaleEpoch");
+      const claimed = header(next, first.height + 1);
+      const byOld = certify({ ...from, epoch: next.epoch }, claimed, all(from));
+      const forged = { ...byOld, signers: createBitmap(next.keys.length, all(next)) };
+      expect(await revertOf(simFinality(lc, finalityCertificateArgs([claimed], forged, next.args)))).toBe(
+        "InvalidSignature",
       );
-      return clients.public.simulateContract({
-        address: lc,
-        abi: OrdoLightClientAbi,
-        functionName: "submitCommitteeChange",
-        args: [
-          BigInt(next.epoch),
-          next.args.publicKeys,
-          next.args.stakes,
-          toHex(createBitmap(4, signers)),
-          g2ToEip2537(signature),
-          c0.args.publicKeys,
-          c0.args.stakes,
-        ],
-        account: clients.wallet.account,
-      });
-    };
-    expect(await revertOf(change([2, 3], committee(2, [1n])))).toBe("UnknownEpoch");
-    expect(await revertOf(change([0, 1, 2]))).toBe("InsufficientStake");
-    const { request } = await change([1, 2, 3]);
-    await clients.public.waitForTransactionReceipt({ hash: await clients.wallet.writeContract(request as never) });
+      expect(await revertOf(simFinality(lc, finalityCertificateArgs([claimed], byOld, from.args)))).toBe(
+        "SummaryMismatch",
+      );
+    }
+  });
+
+  it("rejects an epoch change that is not final, not proven, for another committee or epoch, or replayed", async () => {
+    const c0 = committee(0, [10n, 20n, 30n, 40n]);
+    const c1 = committee(1, [3n, 4n, 5n]);
+    const lc = await deploy(c0);
+    const block = epochChangeBlock(c0, c1);
+    const height = block.header.height;
+    const good = epochChangeArgs(height, c1, block.proof);
+    const reject = (args: ReturnType<typeof epochChangeArgs>) => revertOf(simEpochChange(lc, args));
+
+    // Not finalized yet.
+    expect(await reject(good)).toBe("NotFinalized");
+    // A finalized block that does not hold the commitment.
+    const plain = header(c0, 7);
+    await submit(lc, finalityCertificateArgs([plain], certify(c0, plain, all(c0)), c0.args));
+    expect(await reject(epochChangeArgs(7, c1, block.proof))).toBe("EpochChangeNotProven");
+
+    await submit(lc, finalityCertificateArgs([block.header], certify(c0, block.header, [1, 2, 3]), c0.args));
+    // The proof of another transaction of namespace 0 (the other system transaction).
+    expect(await reject(epochChangeArgs(height, c1, proveTransaction(block.payload, 0, 0)))).toBe(
+      "EpochChangeNotProven",
+    );
+    // Tampered proofs.
+    const flip = (h: Uint8Array) => h.map((b, i) => (i === 0 ? b ^ 1 : b));
+    const p = block.proof;
+    const tampered: TransactionInclusionProof[] = [
+      { ...p, txPath: p.txPath.map((h, i) => (i === 0 ? flip(h) : h)) },
+      { ...p, leafPath: p.leafPath.map((h, i) => (i === 0 ? flip(h) : h)) },
+      { ...p, leafPath: [...p.leafPath, new Uint8Array(32)] },
+      { ...p, txPath: p.txPath.slice(1) },
+      { ...p, txIndex: 0 },
+      { ...p, leafIndex: 1 },
+      { ...p, leafCount: 1 },
+      { ...p, leaf: { ...p.leaf, count: p.leaf.count + 1 } },
+      { ...p, leaf: { ...p.leaf, txRoot: flip(p.leaf.txRoot) } },
+    ];
+    for (const proof of tampered) expect(await reject(epochChangeArgs(height, c1, proof))).toBe("EpochChangeNotProven");
+
+    // The same 96 bytes in a rollup's namespace commit to nothing: only namespace 0 holds epoch changes.
+    const tx = encodeEpochChange({ nextEpoch: 1, validatorSetHash: c1.setHash });
+    const foreign = epochChangeBlock(c0, c1, {
+      height: 8,
+      groups: [
+        { namespace: 0, transactions: [rand(50)] },
+        { namespace: 5, transactions: [tx] },
+      ],
+    });
+    await submit(lc, finalityCertificateArgs([foreign.header], certify(c0, foreign.header, all(c0)), c0.args));
+    const in5 = proveTransaction(foreign.payload, 5, 0);
+    expect(verifyTransactionInclusion(foreign.header.namespaceRoot, 5, tx, in5)).toBe(true);
+    expect(await reject(epochChangeArgs(8, c1, in5))).toBe("EpochChangeNotProven");
+    expect(await reject(epochChangeArgs(8, c1, { ...in5, leaf: { ...in5.leaf, namespace: 0 } }))).toBe(
+      "EpochChangeNotProven",
+    );
+
+    // Another committee than the one committed to: one stake changed, the members reordered, one member fewer.
+    const withSet = (validators: Validator[]): ValidatorSetData => ({ epoch: 1, validators });
+    const v = c1.validators;
+    const bumped = v.map((x, i) => (i === 2 ? { ...x, stake: x.stake + 1n } : x));
+    for (const set of [bumped, [...v].reverse(), v.slice(0, 2), [...v, ...c0.validators.slice(0, 1)]])
+      expect(await reject(epochChangeArgs(height, withSet(set), block.proof))).toBe("EpochChangeNotProven");
+    // A malformed committee.
+    const [h, keys, stakes, proofArg] = good;
+    expect(await reject([h, [], [], proofArg])).toBe("InvalidCommittee");
+    expect(await reject([h, keys, stakes.slice(1), proofArg])).toBe("InvalidCommittee");
+    expect(await reject([h, keys, stakes.map((s, i) => (i === 0 ? 0n : s)), proofArg])).toBe("InvalidCommittee");
+    expect(await reject([h, keys.map((k, i) => (i === 0 ? `${k}00` : k) as `0x${string}`), stakes, proofArg])).toBe(
+      "InvalidCommittee",
+    );
+
+    // A finalized commitment to epoch 2's committee cannot skip epoch 1.
+    const c2 = committee(2, [1n, 1n]);
+    const skip = epochChangeBlock(c0, c2, { height: 9 });
+    await submit(lc, finalityCertificateArgs([skip.header], certify(c0, skip.header, all(c0)), c0.args));
+    expect(await reject(epochChangeArgs(9, c2, skip.proof))).toBe("EpochChangeNotProven");
+    expect(await read(lc, "currentEpoch")).toBe(0n);
+
+    await changeEpoch(lc, block, c1);
+    expect(await read(lc, "currentEpoch")).toBe(1n);
+    // Replayed: the commitment names epoch 1, the light client now wants epoch 2's.
+    expect(await reject(good)).toBe("EpochChangeNotProven");
     expect(await read(lc, "currentEpoch")).toBe(1n);
     expect(await read(lc, "validatorSetHash")).toBe(toHex(c1.setHash));
-    const h = header(c1, 20);
-    await submit(lc, finalityCertificateArgs([h], certify(c1, h, [0, 1, 2, 3]), c1.args));
-    expect(await read(lc, "finalizedNamespaceRoot", [20n])).toBe(toHex(h.namespaceRoot));
-    const old = header(c0, 21);
-    expect(
-      await revertOf(
-        clients.public.simulateContract({
-          address: lc,
-          abi: OrdoLightClientAbi,
-          functionName: "submitFinalityCertificate",
-          args: finalityCertificateArgs([old], certify(c0, old, [1, 2, 3]), c0.args),
-          account: clients.wallet.account,
-        }),
-      ),
-    ).toBe("StaleEpoch");
   });
 
   it("finalizes a certified header's ancestors by their parent links, and refuses a broken chain", async () => {

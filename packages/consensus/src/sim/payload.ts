@@ -6,19 +6,30 @@
 import {
   type Block,
   type BlockPayload,
+  bytesEqual,
   DecodeError,
   decodeBlockPayload,
+  decodeEpochChange,
+  type EpochChangeCommitment,
   encodeBlockPayload,
+  encodeEpochChange,
   type NamespaceGroup,
   namespaceRoot,
+  SYSTEM_NAMESPACE,
   validatePayloadOrder,
 } from "@ordo/core";
-import type { PayloadValidator } from "../events.js";
+import type { PayloadContext, PayloadValidator } from "../events.js";
 import type { Rng } from "./rng.js";
 
-export function randomPayload(rng: Rng, maxTransactions: number): { payload: Uint8Array; namespaceRoot: Uint8Array } {
+/** Random rollup transactions; with `epochChange`, the epoch's last block, which also carries the commitment as a system transaction. */
+export function randomPayload(
+  rng: Rng,
+  maxTransactions: number,
+  epochChange: EpochChangeCommitment | null = null,
+): { payload: Uint8Array; namespaceRoot: Uint8Array } {
   const count = rng.int(maxTransactions + 1);
   const groups = new Map<number, Uint8Array[]>();
+  if (epochChange) groups.set(SYSTEM_NAMESPACE, [encodeEpochChange(epochChange)]);
   for (let i = 0; i < count; i++) {
     const ns = 1 + rng.int(8);
     const list = groups.get(ns) ?? [];
@@ -32,8 +43,12 @@ export function randomPayload(rng: Rng, maxTransactions: number): { payload: Uin
   return { payload: encodeBlockPayload(payload), namespaceRoot: namespaceRoot(payload) };
 }
 
-/** A block's payload must decode, be in canonical order, and match the header's namespace root. */
-export const validateSimPayload: PayloadValidator = (block: Block) => {
+/**
+ * A block's payload must decode, be in canonical order, match the header's
+ * namespace root, and carry the epoch-change commitment exactly where
+ * consensus requires it (and nowhere else).
+ */
+export const validateSimPayload: PayloadValidator = (block: Block, _parent: Block, context?: PayloadContext) => {
   let payload: BlockPayload;
   try {
     payload = decodeBlockPayload(block.payload);
@@ -45,5 +60,13 @@ export const validateSimPayload: PayloadValidator = (block: Block) => {
   if (order) return order;
   const root = namespaceRoot(payload);
   for (let i = 0; i < 32; i++) if (root[i] !== block.header.namespaceRoot[i]) return "namespace root mismatch";
+  const system = payload.groups.find((g) => g.namespace === SYSTEM_NAMESPACE)?.transactions ?? [];
+  const changes = system.map(decodeEpochChange).filter((c) => c !== null);
+  const expected = context?.epochChange ?? null;
+  if (!expected) return changes.length === 0 ? null : "an epoch-change commitment outside an epoch's last block";
+  if (changes.length !== 1) return "the epoch's last block must carry exactly one epoch-change commitment";
+  const [c] = changes as [EpochChangeCommitment];
+  if (c.nextEpoch !== expected.nextEpoch || !bytesEqual(c.validatorSetHash, expected.validatorSetHash))
+    return "the epoch-change commitment names another committee";
   return null;
 };

@@ -28,7 +28,20 @@ export interface ScenarioOptions {
   /** Faults off: no drops, partitions, crashes or Byzantine nodes (benchmarks). */
   faultFree: boolean;
   zeroLatency: boolean;
+  /** Blocks per epoch; 0 runs one endless epoch with a fixed committee. */
+  epochLength?: number;
+  /** Nodes beyond the genesis committee: they observe, and may join later committees. */
+  observers?: number;
 }
+
+/** One epoch's committee: pool node ids and their stakes, in committee-index order. */
+export interface CommitteePlan {
+  members: number[];
+  stakes: bigint[];
+}
+
+/** Committees planned for this many epochs; later epochs keep the last one. */
+export const PLANNED_EPOCHS = 256;
 
 export interface CrashPlan {
   validator: number;
@@ -55,10 +68,13 @@ export interface Scenario {
   dropRate: number;
   duplicateRate: number;
   diskLatencyMs: number;
+  /** Epoch e's committee (e < PLANNED_EPOCHS); epochs 0 and 1 are the genesis committee. */
+  committees: CommitteePlan[];
 }
 
 export function generateScenario(rng: Rng, o: ScenarioOptions): Scenario {
   const n = o.validators;
+  const pool = n + (o.observers ?? 0);
   const stakes =
     rng.chance(0.5) || o.faultFree
       ? new Array(n).fill(100n)
@@ -105,8 +121,16 @@ export function generateScenario(rng: Rng, o: ScenarioOptions): Scenario {
     }
   }
 
-  const latency = Array.from({ length: n }, () =>
-    Array.from({ length: n }, () => (o.zeroLatency ? 0 : rng.range(1, 40))),
+  const latency = Array.from({ length: pool }, () =>
+    Array.from({ length: pool }, () => (o.zeroLatency ? 0 : rng.range(1, 40))),
+  );
+  // Drawn last, from its own stream, so runs without epochs keep the scenarios they had.
+  const committees = planCommittees(
+    rng.fork(),
+    stakes,
+    pool,
+    new Set(byzantine.keys()),
+    o.epochLength ? PLANNED_EPOCHS : 1,
   );
   return {
     stakes,
@@ -119,7 +143,52 @@ export function generateScenario(rng: Rng, o: ScenarioOptions): Scenario {
     dropRate: o.faultFree ? 0 : rng.pick([0, 0, 0.01, 0.05, 0.1]),
     duplicateRate: o.faultFree ? 0 : rng.pick([0, 0.02, 0.05]),
     diskLatencyMs: o.zeroLatency ? 0 : rng.range(0.05, 3),
+    committees,
   };
+}
+
+/**
+ * Committee changes the way staking makes them: each epoch from 2 on, a member
+ * may leave, a pool node may join, a stake may change; never below 4 members,
+ * and the Byzantine nodes always hold less than a third of the stake.
+ */
+function planCommittees(
+  rng: Rng,
+  genesisStakes: bigint[],
+  pool: number,
+  byzantine: Set<number>,
+  epochs: number,
+): CommitteePlan[] {
+  const first: CommitteePlan = { members: genesisStakes.map((_, i) => i), stakes: [...genesisStakes] };
+  const plans = [first, first];
+  const byzantineOk = (p: CommitteePlan) => {
+    const total = p.stakes.reduce((a, b) => a + b, 0n);
+    const byz = p.members.reduce((s, m, i) => (byzantine.has(m) ? s + (p.stakes[i] as bigint) : s), 0n);
+    return !exceedsOneThird(byz, total) && byz * 3n !== total;
+  };
+  for (let e = 2; e < epochs; e++) {
+    const prev = plans[e - 1] as CommitteePlan;
+    const next: CommitteePlan = { members: [...prev.members], stakes: [...prev.stakes] };
+    if (next.members.length > 4 && rng.chance(0.4)) {
+      const i = rng.int(next.members.length);
+      next.members.splice(i, 1);
+      next.stakes.splice(i, 1);
+    }
+    const outside = [...Array(pool).keys()].filter((m) => !next.members.includes(m));
+    if (outside.length > 0 && next.members.length < 31 && rng.chance(0.5)) {
+      next.members.push(rng.pick(outside));
+      next.stakes.push(BigInt(50 + rng.int(151)));
+    }
+    if (rng.chance(0.3)) next.stakes[rng.int(next.stakes.length)] = BigInt(50 + rng.int(151));
+    // Staking orders a committee by key; here a shuffle stands in, so indexes move between epochs.
+    const order = rng.shuffle([...next.members.keys()]);
+    const shuffled = {
+      members: order.map((i) => next.members[i] as number),
+      stakes: order.map((i) => next.stakes[i] as bigint),
+    };
+    plans.push(byzantineOk(shuffled) ? shuffled : { members: [...prev.members], stakes: [...prev.stakes] });
+  }
+  return plans;
 }
 
 /** Picks `count` validators whose stake together stays below a third (the f that safety tolerates). */

@@ -11,8 +11,11 @@ import {
   type ConsensusMessage,
   DecodeError,
   decodeMessage,
+  type EpochSchedule,
   type Evidence,
   encodeMessage,
+  epochEndHeight,
+  epochOfHeight,
   generateValidatorKey,
   hashHeader,
   type Proposal,
@@ -26,17 +29,25 @@ import {
   voteDigest,
 } from "@ordo/core";
 import { CertificateVerifier } from "../certificates.js";
-import type { ConsensusEffect, ConsensusEvent } from "../events.js";
+import { type EpochCommittee, EpochManager } from "../epoch-manager.js";
+import type { ConsensusEffect, ConsensusEvent, PayloadContext } from "../events.js";
 import { createGenesisBlock } from "../genesis.js";
 import { LeaderSchedule } from "../leader-schedule.js";
 import type { PacemakerTiming } from "../pacemaker.js";
-import { Replica, SafetyViolationError } from "../replica.js";
-import { initialSafetyState, SafetyRules, type SafetyState } from "../safety-rules.js";
+import { SafetyViolationError } from "../replica.js";
+import { SafetyRules, type SafetyState } from "../safety-rules.js";
 import { EventQueue } from "./event-queue.js";
 import { memoizeVerification } from "./memo-bls.js";
 import { randomPayload, validateSimPayload } from "./payload.js";
 import { Rng } from "./rng.js";
-import { type ByzantineBehavior, generateScenario, type Scenario, type ScenarioOptions } from "./scenario.js";
+import {
+  type ByzantineBehavior,
+  type CommitteePlan,
+  generateScenario,
+  PLANNED_EPOCHS,
+  type Scenario,
+  type ScenarioOptions,
+} from "./scenario.js";
 
 /** Safety rules with one check removed, to prove the simulator notices. */
 export const MUTATIONS = {
@@ -71,6 +82,12 @@ export interface SimulationOptions extends ScenarioOptions {
   maxTransactionsPerBlock: number;
   timing?: Partial<PacemakerTiming>;
   mutation?: MutationName;
+  /**
+   * Whenever an epoch's last block is first proposed, crash the validators
+   * leading the next round and the next epoch's first round (restarting them
+   * shortly after): leader changes exactly at the committee switch.
+   */
+  boundaryFaults?: boolean;
 }
 
 export interface SimulationResult {
@@ -87,14 +104,24 @@ export interface SimulationResult {
   evidence: number;
   verifications: number;
   commits: number;
+  /** Highest epoch an honest validator reached. */
+  epochs: number;
   scenario: Scenario;
 }
 
 type SimEvent =
   | { kind: "deliver"; to: number; from: number; bytes: Uint8Array }
-  | { kind: "timer"; node: number; incarnation: number; round: number }
+  | { kind: "timer"; node: number; incarnation: number; round: number; epoch: number | undefined }
   | { kind: "persisted"; node: number; incarnation: number; seq: number; state: SafetyState }
-  | { kind: "payload"; node: number; incarnation: number; round: number; payload: Uint8Array; root: Uint8Array }
+  | {
+      kind: "payload";
+      node: number;
+      incarnation: number;
+      round: number;
+      epoch: number | undefined;
+      payload: Uint8Array;
+      root: Uint8Array;
+    }
   | { kind: "crash"; validator: number }
   | { kind: "restart"; validator: number }
   | { kind: "partition"; side: number[] }
@@ -112,11 +139,12 @@ interface LedgerEntry {
 interface SimNode {
   /** Instance id: twins share a validator index but not an instance. */
   id: number;
+  /** Pool node id: the validator's identity across epochs (its committee index may change). */
   index: number;
   key: ValidatorKey;
   honest: boolean;
   behaviors: Set<ByzantineBehavior>;
-  replica: Replica | null;
+  replica: EpochManager | null;
   incarnation: number;
   /** What survives a crash. */
   disk: { safety: SafetyState | null; ledger: LedgerEntry[] };
@@ -144,10 +172,14 @@ export class Simulation {
   private readonly byzRng: Rng;
   readonly scenario: Scenario;
   private readonly bls: BlsBackend;
-  private readonly validators: ValidatorSet;
+  private readonly keys: ValidatorKey[];
+  private readonly pool: number;
+  private readonly schedule: EpochSchedule;
+  private readonly committees = new Map<number, EpochCommittee & { leaders: LeaderSchedule }>();
+  private readonly checkers = new Map<number, CertificateVerifier>();
   private readonly genesis: Block;
-  private readonly leaders: LeaderSchedule;
-  private readonly checker: CertificateVerifier;
+  /** Epochs whose last block was proposed (boundary faults fire once per epoch). */
+  private readonly boundariesHit = new Set<number>();
   private readonly queue = new EventQueue<SimEvent>();
   private readonly nodes: SimNode[] = [];
   private readonly byIndex: SimNode[][] = [];
@@ -158,9 +190,9 @@ export class Simulation {
   /** Height → hash committed by any honest validator. */
   private readonly canonical = new Map<number, string>();
   /** Per honest validator: round → what it signed, across restarts. */
-  private readonly signedVotes = new Map<number, Map<number, string>>();
-  private readonly signedTimeouts = new Map<number, Map<number, number>>();
-  private readonly signedProposals = new Map<number, Map<number, string>>();
+  private readonly signedVotes = new Map<number, Map<string, string>>();
+  private readonly signedTimeouts = new Map<number, Map<string, number>>();
+  private readonly signedProposals = new Map<number, Map<string, string>>();
   private readonly stats = { messages: 0, dropped: 0, decodeErrors: 0, rejected: 0, evidence: 0, commits: 0 };
   private readonly retiredVerifications = { count: 0 };
 
@@ -173,22 +205,16 @@ export class Simulation {
     this.scenario = generateScenario(this.rng.fork(), options);
     const base = options.bls ?? blstBackend;
     this.bls = options.shareVerification === false ? base : memoizeVerification(base);
-    const keys = Array.from({ length: options.validators }, (_, i) => validatorKey(base, i));
-    this.validators = ValidatorSet.create(
-      {
-        epoch: 0,
-        validators: keys.map((k, i) => ({
-          publicKey: k.publicKey,
-          stake: this.scenario.stakes[i] as bigint,
-          proofOfPossession: k.proofOfPossession,
-        })),
-      },
-      this.bls,
-    );
-    this.genesis = createGenesisBlock({ chainId: 1, validators: this.validators, timestampMs: 0 });
-    this.leaders = new LeaderSchedule(this.validators);
-    this.checker = new CertificateVerifier(this.bls, 1, this.validators, hashHeader(this.genesis.header));
-    for (let i = 0; i < options.validators; i++) {
+    this.pool = options.validators + (options.observers ?? 0);
+    this.keys = Array.from({ length: this.pool }, (_, i) => validatorKey(base, i));
+    // No epochs: one so long that it never ends.
+    this.schedule = { length: options.epochLength || 2 ** 40 };
+    this.genesis = createGenesisBlock({
+      chainId: 1,
+      validators: (this.committee(0) as EpochCommittee).validators,
+      timestampMs: 0,
+    });
+    for (let i = 0; i < this.pool; i++) {
       const behaviors = this.scenario.byzantine.get(i);
       const copies = this.scenario.twin === i ? 2 : 1;
       this.byIndex[i] = [];
@@ -196,7 +222,7 @@ export class Simulation {
         const node: SimNode = {
           id: this.nodes.length,
           index: i,
-          key: keys[i] as ValidatorKey,
+          key: this.keys[i] as ValidatorKey,
           honest: behaviors === undefined,
           behaviors: new Set(behaviors ?? []),
           replica: null,
@@ -208,6 +234,56 @@ export class Simulation {
         this.byIndex[i]?.push(node);
       }
     }
+  }
+
+  /** The planned committee of an epoch (what staking would have decided), built once and shared by every node. */
+  committee(epoch: number): (EpochCommittee & { leaders: LeaderSchedule }) | undefined {
+    let c = this.committees.get(epoch);
+    if (c) return c;
+    const plan = this.scenario.committees[Math.min(epoch, this.scenario.committees.length - 1)] as CommitteePlan;
+    const validators = ValidatorSet.create(
+      {
+        epoch,
+        validators: plan.members.map((m, i) => ({
+          publicKey: (this.keys[m] as ValidatorKey).publicKey,
+          stake: plan.stakes[i] as bigint,
+          proofOfPossession: (this.keys[m] as ValidatorKey).proofOfPossession,
+        })),
+      },
+      this.bls,
+    );
+    c = { validators, members: plan.members, leaders: new LeaderSchedule(validators) };
+    this.committees.set(epoch, c);
+    return c;
+  }
+
+  /** A validator's committee index in an epoch, or null if it is not in that committee. */
+  private indexIn(epoch: number, node: number): number | null {
+    const i = this.committee(epoch)?.members.indexOf(node) ?? -1;
+    return i >= 0 ? i : null;
+  }
+
+  /** Checks certificates of one epoch the way its committee's validators do (rooted at the epoch's first block's parent). */
+  private checker(epoch: number, epochRoot: Block): CertificateVerifier {
+    let c = this.checkers.get(epoch);
+    if (!c) {
+      const committee = this.committee(epoch) as EpochCommittee;
+      c = new CertificateVerifier(
+        this.bls,
+        1,
+        committee.validators,
+        hashHeader(epochRoot.header),
+        epochRoot.header.round,
+      );
+      this.checkers.set(epoch, c);
+    }
+    return c;
+  }
+
+  private payloadContext(epoch: number, height: number): PayloadContext {
+    if (height !== epochEndHeight(this.schedule, epoch)) return { epochChange: null };
+    const next = this.committee(epoch + 1) as EpochCommittee;
+    return { epochChange: { nextEpoch: epoch + 1, validatorSetHash: next.validators.hash } };
   }
 
   run(): SimulationResult {
@@ -277,8 +353,8 @@ export class Simulation {
       virtualMs: this.now,
       ...this.stats,
       verifications:
-        this.retiredVerifications.count +
-        this.nodes.reduce((s, n) => s + (n.replica?.verifier.counter.verifications ?? 0), 0),
+        this.retiredVerifications.count + this.nodes.reduce((s, n) => s + (n.replica?.verifications ?? 0), 0),
+      epochs: Math.max(0, ...honest.map((n) => n.replica?.epoch ?? 0)),
       scenario: this.scenario,
     };
   }
@@ -286,16 +362,21 @@ export class Simulation {
   // ── node lifecycle ─────────────────────────────────────────────────────
 
   private boot(node: SimNode): void {
-    const last = node.disk.ledger[node.disk.ledger.length - 1];
+    const ledger = node.disk.ledger;
+    const last = ledger[ledger.length - 1];
     const mutation = this.o.mutation && node.honest ? MUTATIONS[this.o.mutation] : undefined;
-    node.replica = new Replica(
+    // The block the last committed block's epoch started from: genesis, or the previous epoch's last block.
+    const epochRoot = (epoch: number) =>
+      epoch === 0 ? this.genesis : (ledger[epochEndHeight(this.schedule, epoch - 1) - 1] as LedgerEntry).block;
+    node.replica = new EpochManager(
       {
         chainId: 1,
         self: node.index,
-        validators: this.validators,
         bls: this.bls,
         secretKey: node.key.secretKey,
         genesis: this.genesis,
+        schedule: this.schedule,
+        committee: (epoch) => this.committee(epoch),
         validatePayload: validateSimPayload,
         timing: { baseTimeoutMs: 400, maxBackoffExponent: 5, ...this.o.timing },
         ...(mutation ? { createSafetyRules: mutation } : {}),
@@ -303,8 +384,9 @@ export class Simulation {
       // What survived: the safety state (if any write completed) and the committed ledger (which may exist without it).
       node.disk.safety || last
         ? {
-            safety: node.disk.safety ?? initialSafetyState(0),
+            safety: node.disk.safety,
             root: last ? { block: last.block, qc: last.qc } : { block: this.genesis, qc: this.genesisQc() },
+            epochRoot: epochRoot(last?.block.header.epoch ?? 0),
           }
         : undefined,
     );
@@ -324,7 +406,7 @@ export class Simulation {
 
   private crash(node: SimNode): void {
     if (!node.replica) return;
-    this.retiredVerifications.count += node.replica.verifier.counter.verifications;
+    this.retiredVerifications.count += node.replica.verifications;
     node.replica = null;
     node.incarnation++; // pending timers, disk writes and payloads of the old process are lost
   }
@@ -336,7 +418,11 @@ export class Simulation {
       case "deliver":
         return this.deliver(e.to, e.from, e.bytes);
       case "timer":
-        return this.feed(e.node, e.incarnation, { type: "timer", round: e.round });
+        return this.feed(e.node, e.incarnation, {
+          type: "timer",
+          round: e.round,
+          ...(e.epoch === undefined ? {} : { epoch: e.epoch }),
+        });
       case "persisted": {
         const node = this.nodes[e.node] as SimNode;
         if (node.incarnation !== e.incarnation) return;
@@ -349,6 +435,7 @@ export class Simulation {
           round: e.round,
           payload: e.payload,
           namespaceRoot: e.root,
+          ...(e.epoch === undefined ? {} : { epoch: e.epoch }),
         });
       case "crash":
         for (const node of this.byIndex[e.validator] ?? []) this.crash(node);
@@ -375,7 +462,7 @@ export class Simulation {
   private feed(id: number, incarnation: number, event: ConsensusEvent): void {
     const node = this.nodes[id] as SimNode;
     if (!node.replica || node.incarnation !== incarnation) return;
-    this.step(node, () => (node.replica as Replica).handle(event, this.now));
+    this.step(node, () => (node.replica as EpochManager).handle(event, this.now));
   }
 
   private step(node: SimNode, f: () => ConsensusEffect[]): void {
@@ -408,7 +495,7 @@ export class Simulation {
       if (node.behaviors.has("replay") && node.seen.length < 256) node.seen.push(bytes);
       if (node.behaviors.has("vote-invalid") && message.kind === "proposal") this.voteBlindly(node, message);
     }
-    this.step(node, () => (node.replica as Replica).handle({ type: "message", from, message }, this.now));
+    this.step(node, () => (node.replica as EpochManager).handle({ type: "message", from, message }, this.now));
   }
 
   // ── effects ────────────────────────────────────────────────────────────
@@ -420,7 +507,7 @@ export class Simulation {
           this.outgoing(node, e.to, e.message);
           break;
         case "broadcast":
-          for (let v = 0; v < this.o.validators; v++) if (v !== node.index) this.outgoing(node, v, e.message);
+          for (let v = 0; v < this.pool; v++) if (v !== node.index) this.outgoing(node, v, e.message);
           break;
         case "request-sync":
           this.outgoing(node, e.to, e.request);
@@ -440,15 +527,21 @@ export class Simulation {
             node: node.id,
             incarnation: node.incarnation,
             round: e.round,
+            epoch: e.epoch,
           });
           break;
         case "request-payload": {
-          const { payload, namespaceRoot } = randomPayload(this.payloadRng, this.o.maxTransactionsPerBlock);
+          const { payload, namespaceRoot } = randomPayload(
+            this.payloadRng,
+            this.o.maxTransactionsPerBlock,
+            e.epochChange ?? null,
+          );
           this.queue.push(this.now, {
             kind: "payload",
             node: node.id,
             incarnation: node.incarnation,
             round: e.round,
+            epoch: e.epoch,
             payload,
             root: namespaceRoot,
           });
@@ -504,19 +597,37 @@ export class Simulation {
         `prefix: validator ${node.index}'s block at height ${height} does not extend its previous block`,
       );
     if (toHex(hashHeader(e.block.header)) !== key) this.violations.push(`validity: commit hash mismatch at ${height}`);
-    if (!this.checker.verifyQc(e.qc) || toHex(e.qc.blockHash) !== key)
+    const epoch = e.block.header.epoch;
+    if (epoch !== epochOfHeight(this.schedule, height))
+      this.violations.push(
+        `epochs: block ${height} is in epoch ${epoch}, the schedule says ${epochOfHeight(this.schedule, height)}`,
+      );
+    const committee = this.committee(epoch) as EpochCommittee & { leaders: LeaderSchedule };
+    if (toHex(e.block.header.validatorSetHash) !== toHex(committee.validators.hash))
+      this.violations.push(`epochs: block ${height} names another committee than epoch ${epoch}'s`);
+    const epochRoot =
+      epoch === 0 ? this.genesis : node.disk.ledger[epochEndHeight(this.schedule, epoch - 1) - 1]?.block;
+    if (!epochRoot) {
+      this.violations.push(
+        `epochs: validator ${node.index} committed ${height} without the previous epoch's last block`,
+      );
+      return;
+    }
+    const checker = this.checker(epoch, epochRoot);
+    if (!checker.verifyQc(e.qc) || toHex(e.qc.blockHash) !== key)
       this.violations.push(`validity: validator ${node.index} committed height ${height} without a valid certificate`);
-    if (!this.checker.verifyQc(e.finality)) this.violations.push(`validity: invalid finality certificate at ${height}`);
-    const payloadError = validateSimPayload(e.block, prev?.block ?? this.genesis);
+    if (!checker.verifyQc(e.finality)) this.violations.push(`validity: invalid finality certificate at ${height}`);
+    const payloadError = validateSimPayload(e.block, prev?.block ?? this.genesis, this.payloadContext(epoch, height));
     if (payloadError)
       this.violations.push(`validity: committed block ${height} has an invalid payload (${payloadError})`);
-    if (e.block.header.proposer !== this.leaders.leader(e.block.header.round))
+    if (e.block.header.proposer !== committee.leaders.leader(e.block.header.round))
       this.violations.push(`validity: block ${height} proposed by a validator that did not lead its round`);
   }
 
   private onEvidence(node: SimNode, evidence: Evidence): void {
     this.stats.evidence++;
-    const accused = this.byIndex[evidence.author]?.[0];
+    const accusedNode = this.committee(evidence.epoch)?.members[evidence.author];
+    const accused = accusedNode === undefined ? undefined : this.byIndex[accusedNode]?.[0];
     if (node.honest && accused?.honest)
       this.violations.push(
         `evidence: validator ${node.index} accused honest validator ${evidence.author} of ${evidence.kind}`,
@@ -526,6 +637,7 @@ export class Simulation {
   // ── network ────────────────────────────────────────────────────────────
 
   private outgoing(node: SimNode, to: number, message: ConsensusMessage): void {
+    if (this.o.boundaryFaults && message.kind === "proposal") this.boundaryFault(message);
     if (node.honest) {
       this.recordSignature(node.index, message);
       this.send(node, to, encodeMessage(message));
@@ -562,24 +674,50 @@ export class Simulation {
     return false;
   }
 
-  /** No honest validator ever signs two different statements of one kind for one round, across restarts. */
-  private recordSignature(index: number, m: ConsensusMessage): void {
-    const check = <T>(book: Map<number, Map<number, T>>, round: number, value: T, what: string) => {
-      let rounds = book.get(index);
+  /** Crashes the leaders around an epoch's last block the first time it is proposed (`boundaryFaults`). */
+  private boundaryFault(p: Proposal): void {
+    const h = p.block.header;
+    if (h.height !== epochEndHeight(this.schedule, h.epoch) || this.boundariesHit.has(h.epoch)) return;
+    this.boundariesHit.add(h.epoch);
+    const leaders = [
+      this.committee(h.epoch)?.members[this.committee(h.epoch)?.leaders.leader(h.round + 1) ?? -1],
+      this.committee(h.epoch + 1)?.members[this.committee(h.epoch + 1)?.leaders.leader(h.round + 1) ?? -1],
+    ];
+    for (const v of new Set(leaders)) {
+      if (v === undefined) continue;
+      this.queue.push(this.now, { kind: "crash", validator: v });
+      this.queue.push(this.now + 300, { kind: "restart", validator: v });
+    }
+  }
+
+  /** No honest validator ever signs two different statements of one kind for one round of an epoch, across restarts. */
+  private recordSignature(node: number, m: ConsensusMessage): void {
+    const check = <T>(book: Map<number, Map<string, T>>, epoch: number, round: number, value: T, what: string) => {
+      let rounds = book.get(node);
       if (!rounds) {
         rounds = new Map();
-        book.set(index, rounds);
+        book.set(node, rounds);
       }
-      const prior = rounds.get(round);
-      if (prior === undefined) rounds.set(round, value);
+      const at = `${epoch}/${round}`;
+      const prior = rounds.get(at);
+      if (prior === undefined) rounds.set(at, value);
       else if (prior !== value)
-        this.violations.push(`double-sign: honest validator ${index} signed two different ${what}s in round ${round}`);
+        this.violations.push(
+          `double-sign: honest validator ${node} signed two different ${what}s in round ${round} of epoch ${epoch}`,
+        );
     };
-    if (m.kind === "vote" && m.author === index)
-      check(this.signedVotes, m.round, `${toHex(m.blockHash)}${toHex(m.committedHash)}`, "vote");
-    else if (m.kind === "timeout" && m.author === index) check(this.signedTimeouts, m.round, m.highQc.round, "timeout");
-    else if (m.kind === "proposal" && m.block.header.proposer === index)
-      check(this.signedProposals, m.block.header.round, toHex(hashHeader(m.block.header)), "proposal");
+    if (m.kind === "vote" && m.author === this.indexIn(m.epoch, node))
+      check(this.signedVotes, m.epoch, m.round, `${toHex(m.blockHash)}${toHex(m.committedHash)}`, "vote");
+    else if (m.kind === "timeout" && m.author === this.indexIn(m.epoch, node))
+      check(this.signedTimeouts, m.epoch, m.round, m.highQc.round, "timeout");
+    else if (m.kind === "proposal" && m.block.header.proposer === this.indexIn(m.block.header.epoch, node))
+      check(
+        this.signedProposals,
+        m.block.header.epoch,
+        m.block.header.round,
+        toHex(hashHeader(m.block.header)),
+        "proposal",
+      );
   }
 
   // ── Byzantine behaviour ────────────────────────────────────────────────
@@ -590,7 +728,10 @@ export class Simulation {
     const r = this.byzRng;
     const out: [number, Uint8Array][] = [];
     const send = (m: ConsensusMessage) => out.push([to, encodeMessage(m)]);
-    if (message.kind === "proposal" && message.block.header.proposer === node.index) {
+    if (
+      message.kind === "proposal" &&
+      message.block.header.proposer === this.indexIn(message.block.header.epoch, node.index)
+    ) {
       let p = message;
       if (b.has("invalid-payload") && r.chance(0.5)) p = this.resign(node, p, r.bytes(r.int(64)), r.bytes(32));
       if (b.has("equivocate") && r.chance(0.7)) {
@@ -636,6 +777,9 @@ export class Simulation {
   /** Votes for any proposal it sees, valid or not, ignoring every safety rule. */
   private voteBlindly(node: SimNode, p: Proposal): void {
     const h = p.block.header;
+    const author = this.indexIn(h.epoch, node.index);
+    const committee = this.committee(h.epoch);
+    if (author === null || !committee) return;
     const blockHash = hashHeader(h);
     const committedHash = new Uint8Array(32);
     const vote: Vote = {
@@ -644,10 +788,10 @@ export class Simulation {
       round: h.round,
       blockHash,
       committedHash,
-      author: node.index,
+      author,
       signature: this.bls.sign(node.key.secretKey, voteDigest(1, h.epoch, h.round, blockHash, committedHash)),
     };
-    this.send(node, this.leaders.leader(h.round + 1), encodeMessage(vote));
+    this.send(node, committee.members[committee.leaders.leader(h.round + 1)] as number, encodeMessage(vote));
   }
 
   private forgedSignature(): Uint8Array {
@@ -662,7 +806,7 @@ export class Simulation {
       return;
     }
     const r = this.byzRng;
-    const to = r.int(this.o.validators);
+    const to = r.int(this.pool);
     if (to !== node.index) {
       if (node.behaviors.has("garbage")) {
         const kind = r.int(3);
@@ -683,13 +827,14 @@ export class Simulation {
   /** A vote in some honest validator's name with a signature that is not theirs. */
   private forgedVote(node: SimNode, to: number): Vote {
     const round = node.replica?.currentRound ?? 1;
+    const epoch = node.replica?.epoch ?? 0;
     return {
       kind: "vote",
-      epoch: 0,
+      epoch,
       round,
       blockHash: this.byzRng.bytes(32),
       committedHash: new Uint8Array(32),
-      author: (to + 1) % this.o.validators,
+      author: (to + 1) % (this.committee(epoch)?.members.length ?? 1),
       signature: this.forgedSignature(),
     };
   }

@@ -27,6 +27,8 @@ import type {
   BlockHeader,
   BlockPayload,
   ConsensusMessage,
+  EpochProof,
+  EpochRequest,
   Evidence,
   NamespaceGroup,
   Proposal,
@@ -52,6 +54,8 @@ export const KIND_TAG = {
   evidence: 6,
   block: 7,
   "quorum-certificate": 8,
+  "epoch-request": 9,
+  "epoch-proof": 10,
 } as const;
 
 /** Evidence sub-tags (the third field of an evidence encoding). */
@@ -199,6 +203,10 @@ function messageWire(msg: ConsensusMessage): unknown[] {
       return [CODEC_VERSION, KIND_TAG["sync-request"], msg.blockHash, int(msg.stopHeight), int(msg.maxBlocks)];
     case "sync-response":
       return [CODEC_VERSION, KIND_TAG["sync-response"], msg.blocks.map(blockFields)];
+    case "epoch-request":
+      return [CODEC_VERSION, KIND_TAG["epoch-request"], int(msg.epoch)];
+    case "epoch-proof":
+      return [CODEC_VERSION, KIND_TAG["epoch-proof"], qcFields(msg.qc)];
     default:
       throw new TypeError(`unknown message kind ${String((msg as { kind?: unknown }).kind)}`);
   }
@@ -386,14 +394,12 @@ function qcFrom(f: unknown[], at: number, path: string, ctx: Ctx): QuorumCertifi
   const round = uint(f[at + 1], `${path}.round`);
   const blockHash = bytes(f[at + 2], HASH_BYTES, `${path}.blockHash`);
   const committedHash = bytes(f[at + 3], HASH_BYTES, `${path}.committedHash`);
-  // The genesis QC (round 0) has no signers and no signature; every other QC has both.
-  const signers =
-    round === 0
-      ? bytes(f[at + 4], 0, `${path}.signers (genesis QC)`)
-      : bytesIn(f[at + 4], 1, ctx.maxBitmapBytes, `${path}.signers`);
+  // An epoch's root QC (the genesis QC, or the one rooting an epoch at the previous epoch's last block)
+  // has no signers and no signature; every other QC has both.
+  const signers = bytesIn(f[at + 4], 0, ctx.maxBitmapBytes, `${path}.signers`);
   const signature =
-    round === 0
-      ? bytes(f[at + 5], 0, `${path}.signature (genesis QC)`)
+    signers.length === 0
+      ? bytes(f[at + 5], 0, `${path}.signature (root QC)`)
       : bytes(f[at + 5], SIGNATURE_BYTES, `${path}.signature`);
   return { epoch, round, blockHash, committedHash, signers, signature };
 }
@@ -504,6 +510,16 @@ function decodeSyncResponse(root: unknown, ctx: Ctx): SyncResponse {
   return { kind: "sync-response", blocks };
 }
 
+function decodeEpochRequest(root: unknown): EpochRequest {
+  const f = versionAndTag(root, 3, KIND_TAG["epoch-request"], "epoch-request");
+  return { kind: "epoch-request", epoch: uint(f[2], "epoch-request.epoch") };
+}
+
+function decodeEpochProof(root: unknown, ctx: Ctx): EpochProof {
+  const f = versionAndTag(root, 3, KIND_TAG["epoch-proof"], "epoch-proof");
+  return { kind: "epoch-proof", qc: decodeQc(f[2], "epoch-proof.qc", ctx) };
+}
+
 function toDecodeError(e: unknown, what: string): DecodeError {
   if (e instanceof DecodeError) return e;
   const reason = e instanceof Error ? e.message : `a thrown ${typeof e}`;
@@ -586,6 +602,12 @@ export function decodeMessage(bytes: Uint8Array, limits?: Partial<CodecLimits>):
         break;
       case KIND_TAG["sync-response"]:
         msg = decodeSyncResponse(root, ctx);
+        break;
+      case KIND_TAG["epoch-request"]:
+        msg = decodeEpochRequest(root);
+        break;
+      case KIND_TAG["epoch-proof"]:
+        msg = decodeEpochProof(root, ctx);
         break;
       default:
         fail("message", `unknown message kind tag ${describe(root[1])}`);
