@@ -274,6 +274,8 @@ export class EpochManager {
     const finality = this.lastFinality;
     if (!finality) throw new Error(`epoch ${done.epoch} finished without a finality certificate`);
     this.finished.set(done.epoch, { ...done, finality });
+    // Whoever formed the QC that ended the epoch may be the only one who has it: share it rather than let the rest time out.
+    out.push({ type: "broadcast", message: { kind: "epoch-proof", qc: finality } });
     for (const e of this.finished.keys()) if (e <= done.epoch - KEEP_FINISHED) this.finished.delete(e);
     const last = done.replica.committedBlock.block;
     this.current = this.startEpoch(done.epoch + 1, last, null, undefined);

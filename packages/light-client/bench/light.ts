@@ -25,8 +25,18 @@ import {
   type ValidatorKey,
   voteDigest,
 } from "@ordo/core";
-import { finalityToJson, LightClient } from "../src/index.js";
-import { bytes32, CHAIN, makeChain, makeCommittee, range, type TestCommittee } from "../test/fixtures.js";
+import { epochChangeToJson, finalityToJson, LightClient } from "../src/index.js";
+import {
+  bytes32,
+  CHAIN,
+  certify,
+  checkpointOf,
+  epochEndBlock,
+  makeChain,
+  makeCommittee,
+  range,
+  type TestCommittee,
+} from "../test/fixtures.js";
 
 const args = process.argv.slice(2);
 const samplesAt = args.indexOf("--samples");
@@ -170,3 +180,55 @@ const worst = Math.max(...rows.map((r) => r.native / r.headers));
 console.log(
   `\nGoal ≤ ${GOAL_MS_PER_HEADER} ms per header natively: ${worst <= GOAL_MS_PER_HEADER ? "met" : "NOT met"} (worst ${fmt(worst, 3)} ms per header)`,
 );
+
+// ── committee changes ────────────────────────────────────────────────────
+// What following an epoch change costs the client: the last block's finality
+// (one update, as above) plus `applyEpochChange`, which checks the commitment's
+// inclusion and then every new member's proof of possession (one BLS
+// verification each: the part that grows with the committee).
+const changeRows: { size: number; bytes: number; native: number; pure: number }[] = [];
+for (const size of [4, 100]) {
+  const outgoing = makeCommittee(
+    0,
+    range(4).map(() => 1n),
+    `bench-change-out-${size}`,
+  );
+  const next = makeCommittee(
+    1,
+    range(size).map((i) => BigInt(1000 + i)),
+    `bench-change-in-${size}`,
+  );
+  const runs = Math.max(3, Math.min(SAMPLES, size === 100 ? 20 : 100));
+  const time = (bls: BlsBackend) => {
+    const times: number[] = [];
+    for (let k = 0; k < runs; k++) {
+      const end = epochEndBlock(outgoing, 10 + k, bytes32(`change-parent-${k}`), next);
+      const client = new LightClient(checkpointOf(outgoing), bls);
+      client.verifyFinality([end.header], certify(outgoing, end.header, range(4)));
+      const t0 = performance.now();
+      client.applyEpochChange(end.change);
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  };
+  const sample = epochEndBlock(outgoing, 10, bytes32("change-parent-0"), next);
+  const bytes = Buffer.byteLength(JSON.stringify(epochChangeToJson(sample.change)));
+  changeRows.push({ size, bytes, native: time(blstBackend), pure: time(nobleBackend) });
+  process.stderr.write(`  epoch change to ${size} validators: done\n`);
+}
+const changeTable = [
+  ["new validators", "bytes/change", "native ms/change", "pure-JS ms/change", "pure-JS/native"],
+  ...changeRows.map((r) => [
+    String(r.size),
+    String(r.bytes),
+    fmt(r.native),
+    fmt(r.pure),
+    `${fmt(r.pure / r.native, 1)}×`,
+  ]),
+];
+const changeWidths = changeTable[0]!.map((_, i) => Math.max(...changeTable.map((row) => row[i]!.length)));
+console.log(
+  "\nLight client: applyEpochChange after the last block is verified (median; the new set as JSON with its proofs of possession, plus the transaction proof)\n",
+);
+for (const row of changeTable) console.log(row.map((cell, i) => cell.padStart(changeWidths[i]!)).join("  "));
+console.log("\nL1 gas per committee change follows (packages/l1-bridge/bench/committee-change.ts, on anvil).");

@@ -38,6 +38,8 @@ export type LightClientErrorCode =
   | "HALTED"
   /** A committee change's new set fails validation (size, stakes, duplicate keys, proofs of possession). */
   | "INVALID_COMMITTEE"
+  /** The verified block does not carry the epoch-change commitment to this committee. */
+  | "EPOCH_CHANGE_NOT_PROVEN"
   /** A namespace query for a height this client has not verified. */
   | "UNVERIFIED_HEIGHT"
   /** A namespace proof that does not prove the given transactions complete and ordered (or the namespace absent). */

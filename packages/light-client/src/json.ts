@@ -18,7 +18,7 @@ import {
   toHex,
 } from "@ordo/core";
 import { LightClientError } from "./errors.js";
-import type { CheckpointValidator } from "./types.js";
+import type { CheckpointValidator, EpochChange } from "./types.js";
 
 type JsonObject = Record<string, unknown>;
 
@@ -326,5 +326,80 @@ export function validatorsFromJson(v: unknown): NodeValidators {
     hash: hash32(o, "hash", "validators"),
     totalStake: decimal(o, "totalStake", "validators"),
     validators: list,
+  };
+}
+
+// ── epoch changes ────────────────────────────────────────────────────────
+
+export interface EpochChangeJson {
+  height: number;
+  newSet: {
+    epoch: number;
+    validators: { publicKey: string; stake: string; proofOfPossession: string }[];
+  };
+  proof: {
+    leaf: { namespace: number; count: number; txRoot: string };
+    leafIndex: number;
+    leafCount: number;
+    leafPath: string[];
+    txIndex: number;
+    txPath: string[];
+  };
+}
+
+export function epochChangeToJson(c: EpochChange): EpochChangeJson {
+  const p = c.proof;
+  return {
+    height: c.height,
+    newSet: {
+      epoch: c.newSet.epoch,
+      validators: c.newSet.validators.map((v) => ({
+        publicKey: toHex(v.publicKey),
+        stake: v.stake.toString(),
+        proofOfPossession: toHex(v.proofOfPossession),
+      })),
+    },
+    proof: {
+      leaf: { namespace: p.leaf.namespace, count: p.leaf.count, txRoot: toHex(p.leaf.txRoot) },
+      leafIndex: p.leafIndex,
+      leafCount: p.leafCount,
+      leafPath: p.leafPath.map(toHex),
+      txIndex: p.txIndex,
+      txPath: p.txPath.map(toHex),
+    },
+  };
+}
+
+/** An epoch change as a node serves it, checked field by field (its meaning is checked by `applyEpochChange`). */
+export function epochChangeFromJson(v: unknown): EpochChange {
+  const o = object(v, "change");
+  const set = object(o.newSet, "change.newSet");
+  const proof = object(o.proof, "change.proof");
+  const leaf = object(proof.leaf, "change.proof.leaf");
+  const validators = array(set.validators, "change.newSet.validators").map((x, i) => {
+    const path = `change.newSet.validators[${i}]`;
+    const item = object(x, path);
+    return {
+      publicKey: field(item, "publicKey", path, PUBLIC_KEY_BYTES),
+      stake: decimal(item, "stake", path),
+      proofOfPossession: field(item, "proofOfPossession", path, 96),
+    };
+  });
+  return {
+    height: uint(o, "height", "change"),
+    newSet: { epoch: uint(set, "epoch", "change.newSet"), validators },
+    proof: {
+      kind: "transaction",
+      leaf: {
+        namespace: uint(leaf, "namespace", "change.proof.leaf", MAX_NAMESPACE),
+        count: uint(leaf, "count", "change.proof.leaf", 0xffff_ffff),
+        txRoot: hash32(leaf, "txRoot", "change.proof.leaf"),
+      },
+      leafIndex: uint(proof, "leafIndex", "change.proof"),
+      leafCount: uint(proof, "leafCount", "change.proof", 0xffff_ffff),
+      leafPath: pathFromJson(proof.leafPath, "change.proof.leafPath"),
+      txIndex: uint(proof, "txIndex", "change.proof"),
+      txPath: pathFromJson(proof.txPath, "change.proof.txPath"),
+    },
   };
 }

@@ -15,15 +15,18 @@ import {
   type BlsBackend,
   type Bytes32,
   bytesEqual,
+  encodeEpochChange,
   hashHeader,
   hashValidatorSet,
   InvalidConfigError,
   type NamespaceId,
   type NamespaceProof,
   type QuorumCertificate,
+  SYSTEM_NAMESPACE,
   ValidatorSet,
   type ValidatorSetData,
   verifyNamespaceProof,
+  verifyTransactionInclusion,
   voteDigest,
 } from "@ordo/core";
 import { Committee } from "./committee.js";
@@ -31,7 +34,7 @@ import { LightClientError } from "./errors.js";
 import type {
   CertifiedHeader,
   Checkpoint,
-  CommitteeChange,
+  EpochChange,
   ForkEvidence,
   LightClientState,
   NamespaceVerification,
@@ -254,17 +257,18 @@ export class LightClient {
   }
 
   /**
-   * Moves to the next epoch's committee: more than 2/3 of the current stake
-   * signed `hashValidatorSet(newSet)` (what `OrdoLightClient.submitCommitteeChange`
-   * checks), and the new set passes `ValidatorSet.create` (proofs of possession
-   * included: later certificates aggregate its keys).
+   * Moves to the next epoch's committee. The change is certified by the
+   * outgoing committee: `change.height` must be a block this client verified
+   * under the current committee, and its system transactions must include the
+   * commitment to `hashValidatorSet(newSet)` for the next epoch (consensus
+   * lets only an epoch's last block carry it). The new set must pass
+   * `ValidatorSet.create`: later certificates aggregate its keys, so every
+   * proof of possession is checked.
    */
-  applyCommitteeChange(change: CommitteeChange): LightClientState {
+  applyEpochChange(change: EpochChange): LightClientState {
     this.assertLive();
-    if (!isObject(change) || !isObject(change.newSet))
-      throw new LightClientError("MALFORMED", "a committee change needs a newSet");
-    if (!(change.signers instanceof Uint8Array) || !(change.signature instanceof Uint8Array))
-      throw new LightClientError("MALFORMED", "a committee change needs signers and signature bytes");
+    if (!isObject(change) || !isObject(change.newSet) || !isObject(change.proof))
+      throw new LightClientError("MALFORMED", "an epoch change needs a height, a newSet and a proof");
     const { newSet } = change;
     if (!isUint(newSet.epoch))
       throw new LightClientError("MALFORMED", `invalid committee epoch ${String(newSet.epoch)}`);
@@ -279,6 +283,13 @@ export class LightClient {
         "UNKNOWN_EPOCH",
         `committee of epoch ${newSet.epoch}; the client is at epoch ${current} and takes ${current + 1} next`,
       );
+    const entry = isUint(change.height) ? this.verified.get(change.height) : undefined;
+    if (!entry || entry.verified.epoch !== current)
+      throw new LightClientError(
+        "UNVERIFIED_HEIGHT",
+        `height ${String(change.height)} is not a block verified under epoch ${current}'s committee`,
+        { fix: "verify the epoch's last block with verifyFinality first" },
+      );
     let setHash: Bytes32;
     try {
       setHash = hashValidatorSet(newSet);
@@ -287,8 +298,17 @@ export class LightClient {
         cause: e,
       });
     }
-    // The signature first: one aggregate check, before a proof-of-possession check per new member.
-    this.checkQuorum(change.signers, change.signature, setHash, "committee change");
+    const commitment = encodeEpochChange({ nextEpoch: newSet.epoch, validatorSetHash: setHash });
+    // verifyTransactionInclusion answers false (never throws) whatever it is given.
+    if (!verifyTransactionInclusion(entry.verified.namespaceRoot, SYSTEM_NAMESPACE, commitment, change.proof))
+      throw new LightClientError(
+        "EPOCH_CHANGE_NOT_PROVEN",
+        `block ${change.height} does not commit to this committee for epoch ${newSet.epoch}`,
+        {
+          details:
+            "the proof does not show the epoch-change commitment to hashValidatorSet(newSet) in its system transactions",
+        },
+      );
     let set: ValidatorSet;
     try {
       set = ValidatorSet.create(copySet(newSet), this.bls);

@@ -1,5 +1,12 @@
 /** The light client's data: what it is given to trust, what it accepts, and what it proves when a committee lies. */
-import type { BlockHeader, Bytes32, NamespaceId, QuorumCertificate, ValidatorSetData } from "@ordo/core";
+import type {
+  BlockHeader,
+  Bytes32,
+  NamespaceId,
+  QuorumCertificate,
+  TransactionInclusionProof,
+  ValidatorSetData,
+} from "@ordo/core";
 
 /** A committee member as a checkpoint gives it: the proof of possession is checked when present. */
 export interface CheckpointValidator {
@@ -39,13 +46,19 @@ export interface VerifiedHeader {
   readonly header: Readonly<BlockHeader>;
 }
 
-/** The next epoch's committee, signed (its `hashValidatorSet`) by more than 2/3 of the current committee's stake. */
-export interface CommitteeChange {
+/**
+ * The next epoch's committee, as the chain commits to it: the current epoch's
+ * last block (verified final by the current committee first) carries, in the
+ * system namespace, the transaction `encodeEpochChange({ nextEpoch,
+ * validatorSetHash: hashValidatorSet(newSet) })`. The same proof moves the L1
+ * contract (`OrdoLightClient.submitEpochChange`).
+ */
+export interface EpochChange {
+  /** Height of the current epoch's last block, already verified by `verifyFinality`. */
+  height: number;
   newSet: ValidatorSetData;
-  /** Signer bitmap over the current (outgoing) committee. */
-  signers: Uint8Array;
-  /** BLS aggregate of the signers' signatures over `hashValidatorSet(newSet)`. */
-  signature: Uint8Array;
+  /** Inclusion of the commitment among that block's system transactions. */
+  proof: TransactionInclusionProof;
 }
 
 /** One side of a fork: a header and the certificate that made it final. */

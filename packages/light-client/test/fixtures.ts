@@ -5,20 +5,25 @@
  */
 import {
   type BlockHeader,
+  type BlockPayload,
   type BlsBackend,
   type Bytes32,
   blstBackend,
   createBitmap,
+  encodeEpochChange,
   generateValidatorKey,
   hashHeader,
   hashValidatorSet,
+  namespaceRoot,
+  proveTransaction,
   type QuorumCertificate,
+  SYSTEM_NAMESPACE,
   sha256,
   type ValidatorKey,
   type ValidatorSetData,
   voteDigest,
 } from "@ordo/core";
-import type { Checkpoint, CommitteeChange } from "../src/index.js";
+import type { Checkpoint, EpochChange } from "../src/index.js";
 
 export const CHAIN = 7;
 
@@ -108,12 +113,36 @@ export function certify(
   return { ...qc, signers: createBitmap(c.keys.length, signers), signature };
 }
 
-/** `outgoing`'s `signers` sign the next committee's set hash (what `submitCommitteeChange` checks). */
-export function signChange(outgoing: TestCommittee, next: TestCommittee, signers: number[]): CommitteeChange {
-  const signature = blstBackend.aggregateSignatures(
-    signers.map((i) => blstBackend.sign((outgoing.keys[i] as ValidatorKey).secretKey, next.hash)),
-  );
-  return { newSet: next.data, signers: createBitmap(outgoing.keys.length, signers), signature };
+/**
+ * An epoch's last block: its system namespace holds another system transaction
+ * and the commitment to `next` (what consensus puts there), beside a rollup's
+ * transaction. Returns the header (not yet certified) and the epoch change a
+ * node would serve for it.
+ */
+export function epochEndBlock(
+  c: TestCommittee,
+  height: number,
+  parentHash: Bytes32,
+  next: Pick<TestCommittee, "epoch" | "hash" | "data">,
+): { header: BlockHeader; payload: BlockPayload; change: EpochChange } {
+  const payload: BlockPayload = {
+    groups: [
+      {
+        namespace: SYSTEM_NAMESPACE,
+        transactions: [
+          bytes32(`market-tx-${height}`),
+          encodeEpochChange({ nextEpoch: next.epoch, validatorSetHash: next.hash }),
+        ],
+      },
+      { namespace: 3, transactions: [bytes32(`rollup-tx-${height}`)] },
+    ],
+  };
+  const [header] = makeChain(c, height, 1, { parentHash, namespaceRoots: [namespaceRoot(payload)] });
+  return {
+    header: header as BlockHeader,
+    payload,
+    change: { height, newSet: next.data, proof: proveTransaction(payload, SYSTEM_NAMESPACE, 1) },
+  };
 }
 
 export function range(n: number): number[] {

@@ -10,22 +10,31 @@ import {
   namespaceRoot,
   nobleBackend,
   proveNamespace,
+  proveTransaction,
   type QuorumCertificate,
+  SYSTEM_NAMESPACE,
   ValidatorSet,
   ZERO_HASH,
 } from "@ordo/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LightClient, LightClientError, type LightClientErrorCode } from "../src/index.js";
+import {
+  type EpochChange,
+  epochChangeFromJson,
+  epochChangeToJson,
+  LightClient,
+  LightClientError,
+  type LightClientErrorCode,
+} from "../src/index.js";
 import {
   bytes32,
   CHAIN,
   certify,
   checkpointOf,
+  epochEndBlock,
   makeChain,
   makeCommittee,
   range,
-  signChange,
   type TestCommittee,
 } from "./fixtures.js";
 
@@ -69,16 +78,16 @@ describe("finality across committee changes", () => {
     expect(client.state()).toMatchObject({ epoch: 0, checkpointHeight: 0, highestVerifiedHeight: null });
     let height = 1;
     let parent = bytes32("genesis");
+    let pending: EpochChange | null = null;
     const oldUpdates: { headers: BlockHeader[]; certificate: QuorumCertificate }[] = [];
     for (const [e, c] of committees.entries()) {
-      if (e > 0) {
-        const prev = committees[e - 1] as TestCommittee;
+      if (pending) {
         // Before the change, the next epoch's certificates are unknown.
         const early = makeChain(c, height, 1, { parentHash: parent });
         expect(codeOf(() => client.verifyFinality(early, certify(c, early[0]!, range(c.keys.length))))).toBe(
           "UNKNOWN_EPOCH",
         );
-        const state = client.applyCommitteeChange(signChange(prev, c, range(prev.keys.length)));
+        const state = client.applyEpochChange(pending);
         expect(state.epoch).toBe(e);
         expect(bytesEqual(state.validatorSetHash, c.hash)).toBe(true);
         // Every older epoch's certificate is refused now, even for a height not yet verified.
@@ -94,34 +103,54 @@ describe("finality across committee changes", () => {
       const verified = client.verifyFinality(chain, certify(c, chain[2]!, range(c.keys.length)));
       expect(verified.map((v) => v.height)).toEqual([height + 1, height + 2, height + 3]);
       expect(verified.every((v) => v.epoch === e)).toBe(true);
-      const next = makeChain(c, height + 4, 1, { parentHash: hashHeader(chain[2]!) });
-      oldUpdates.push({ headers: next, certificate: certify(c, next[0]!, range(c.keys.length)) });
       parent = hashHeader(chain[2]!);
       height += 4;
+      const next = committees[e + 1];
+      if (next) {
+        // The epoch's last block commits to the next committee; this committee certifies it.
+        const end = epochEndBlock(c, height, parent, next);
+        expect(client.verifyFinality([end.header], certify(c, end.header, signers))).toHaveLength(1);
+        pending = end.change;
+        const suffix = makeChain(c, height + 1, 1, { parentHash: hashHeader(end.header) });
+        oldUpdates.push({ headers: suffix, certificate: certify(c, suffix[0]!, range(c.keys.length)) });
+        parent = hashHeader(end.header);
+        height += 1;
+      }
     }
-    expect(client.state()).toMatchObject({ epoch: 3, highestVerifiedHeight: 16, verifiedHeights: 16, forks: 0 });
+    expect(client.state()).toMatchObject({ epoch: 3, highestVerifiedHeight: 19, verifiedHeights: 19, forks: 0 });
     expect(bytesEqual(client.header(7)!.namespaceRoot, bytes32("ns-root-7"))).toBe(true);
   });
 
-  it("refuses committee changes that skip or repeat an epoch, lack stake, are signed by others, or are invalid", () => {
+  it("refuses epoch changes that skip or repeat an epoch, are not proven by a verified block, or are invalid", () => {
     const E1 = makeCommittee(1, [1n, 1n, 1n], "e1-small");
     const client = new LightClient(checkpointOf(E0), blstBackend);
+    const end = epochEndBlock(E0, 5, bytes32("parent-5"), E1);
+    // Not verified yet: the client has only the node's word for the block.
+    expect(codeOf(() => client.applyEpochChange(end.change))).toBe("UNVERIFIED_HEIGHT");
+    client.verifyFinality([end.header], certify(E0, end.header, [1, 2, 3]));
     const E2 = makeCommittee(2, [1n, 1n, 1n], "e2-small");
-    expect(codeOf(() => client.applyCommitteeChange(signChange(E0, E2, [0, 1, 2, 3])))).toBe("UNKNOWN_EPOCH");
+    expect(codeOf(() => client.applyEpochChange({ ...end.change, newSet: E2.data }))).toBe("UNKNOWN_EPOCH");
     const E0again = makeCommittee(0, [1n, 1n, 1n], "e0-again");
-    expect(codeOf(() => client.applyCommitteeChange(signChange(E0, E0again, [0, 1, 2, 3])))).toBe("STALE_EPOCH");
-    // 10 + 20 + 30 = 60 of 100: not more than 2/3.
-    expect(codeOf(() => client.applyCommitteeChange(signChange(E0, E1, [0, 1, 2])))).toBe("INSUFFICIENT_STAKE");
-    // The incoming committee cannot vouch for itself.
-    const selfSigned = signChange(E1, E1, [0, 1, 2]);
-    const change = { ...selfSigned, signers: createBitmap(4, [0, 1, 2, 3]) };
-    expect(codeOf(() => client.applyCommitteeChange(change))).toBe("BAD_SIGNATURE");
-    // A new member without a valid proof of possession (a rogue key could forge aggregates): signed, still refused.
+    expect(codeOf(() => client.applyEpochChange({ ...end.change, newSet: E0again.data }))).toBe("STALE_EPOCH");
+    // Another set than the one committed: one stake changed, or the members reordered.
+    const heavier = { ...E1.data, validators: E1.data.validators.map((v, i) => (i === 0 ? { ...v, stake: 2n } : v)) };
+    expect(codeOf(() => client.applyEpochChange({ ...end.change, newSet: heavier }))).toBe("EPOCH_CHANGE_NOT_PROVEN");
+    const reordered = { ...E1.data, validators: [...E1.data.validators].reverse() };
+    expect(codeOf(() => client.applyEpochChange({ ...end.change, newSet: reordered }))).toBe("EPOCH_CHANGE_NOT_PROVEN");
+    // A proof of the block's other system transaction, and a block that commits to nothing.
+    const other = proveTransaction(end.payload, SYSTEM_NAMESPACE, 0);
+    expect(codeOf(() => client.applyEpochChange({ ...end.change, proof: other }))).toBe("EPOCH_CHANGE_NOT_PROVEN");
+    const [plain] = makeChain(E0, 6, 1, { parentHash: hashHeader(end.header) });
+    client.verifyFinality([plain!], certify(E0, plain!, [1, 2, 3]));
+    expect(codeOf(() => client.applyEpochChange({ ...end.change, height: 6 }))).toBe("EPOCH_CHANGE_NOT_PROVEN");
+    // A new member without a valid proof of possession (a rogue key could forge aggregates): committed, still refused.
     const rogue = makeCommittee(1, [1n, 1n, 1n], "e1-rogue");
     rogue.data.validators[2]!.proofOfPossession = rogue.data.validators[1]!.proofOfPossession;
-    expect(codeOf(() => client.applyCommitteeChange(signChange(E0, rogue, [1, 2, 3])))).toBe("INVALID_COMMITTEE");
+    const rogueEnd = epochEndBlock(E0, 7, hashHeader(plain!), rogue);
+    client.verifyFinality([rogueEnd.header], certify(E0, rogueEnd.header, [1, 2, 3]));
+    expect(codeOf(() => client.applyEpochChange(rogueEnd.change))).toBe("INVALID_COMMITTEE");
     expect(client.state().epoch).toBe(0);
-    client.applyCommitteeChange(signChange(E0, E1, [1, 2, 3]));
+    client.applyEpochChange(end.change);
     expect(client.state().epoch).toBe(1);
   });
 });
@@ -377,9 +406,13 @@ function coreScenario(bls: BlsBackend): string[] {
   const client = new LightClient(checkpointOf(c0), bls);
   const chain = makeChain(c0, 1, 3);
   const qc = certify(c0, chain[2]!, [0, 1, 3]);
-  const payload: BlockPayload = { groups: [{ namespace: 4, transactions: [Uint8Array.of(1), Uint8Array.of(2)] }] };
+  const end = epochEndBlock(c0, 4, hashHeader(chain[2]!), c1);
+  const payload: BlockPayload = {
+    groups: [...end.payload.groups, { namespace: 4, transactions: [Uint8Array.of(1), Uint8Array.of(2)] }],
+  };
   const withRoot = makeChain(c0, 4, 1, { parentHash: hashHeader(chain[2]!), namespaceRoots: [namespaceRoot(payload)] });
   const proof = proveNamespace(payload, 4);
+  const change = { ...end.change, proof: proveTransaction(payload, SYSTEM_NAMESPACE, 1) };
   const fork = makeChain(c0, 3, 1, { parentHash: hashHeader(chain[1]!), salt: "fork" });
   const next = makeChain(c1, 5, 1, { parentHash: hashHeader(withRoot[0]!) });
   return [
@@ -390,7 +423,7 @@ function coreScenario(bls: BlsBackend): string[] {
     outcome(() => client.verifyNamespace(4, 4, [Uint8Array.of(1), Uint8Array.of(2)], proof)),
     outcome(() => client.verifyNamespace(4, 4, [Uint8Array.of(2)], proof)),
     outcome(() => client.verifyFinality(next, certify(c1, next[0]!, [0, 1, 2]))),
-    outcome(() => client.applyCommitteeChange(signChange(c0, c1, [1, 2, 3]))),
+    outcome(() => client.applyEpochChange(change)),
     outcome(() => client.verifyFinality(next, certify(c1, next[0]!, [0, 1, 2]))),
     outcome(() => client.verifyFinality(fork, certify(c0, fork[0]!, [0, 1, 3]))),
     outcome(() => client.verifyFinality(fork, certify(c1, fork[0]!, [0, 1, 2]))),
@@ -568,5 +601,17 @@ describe("properties", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("epoch changes as JSON", () => {
+  it("round-trips an epoch change, and refuses a malformed one with BAD_RESPONSE naming the field", () => {
+    const E1 = makeCommittee(1, [1n, 2n, 3n], "json-e1");
+    const { change } = epochEndBlock(E0, 5, bytes32("json-parent"), E1);
+    const json = JSON.parse(JSON.stringify(epochChangeToJson(change)));
+    expect(epochChangeFromJson(json)).toStrictEqual(change);
+    const broken = { ...json, proof: { ...json.proof, txPath: ["0x12"] } };
+    expect(() => epochChangeFromJson(broken)).toThrow(/change\.proof\.txPath\[0\]/);
+    expect(codeOf(() => epochChangeFromJson({ ...json, newSet: null }))).toBe("BAD_RESPONSE");
   });
 });

@@ -32,6 +32,9 @@ Options:
   --crash N          honest validators that crash and restart from disk (default 1)
   --twins MODE       on | off | auto: run one Byzantine validator as two instances with one key (default auto)
   --fault-ms MS      virtual length of the faulty phase before faults heal (default 3000)
+  --epoch-length N   blocks per epoch, 2 or more; committees change at each boundary (default 0: one epoch)
+  --observers N      nodes outside the genesis committee that follow and may join later ones (default 0)
+  --boundary-faults  crash the leaders around each epoch's last block as it is proposed
   --bls NAME         blst | noble (default blst)
   --mutate NAME      disable a safety rule to show the simulator catches it: ${Object.keys(MUTATIONS).join(", ")}
   --jobs N           worker processes (default: available cores)
@@ -91,6 +94,9 @@ function replayCommand(seed: number, o: Job["options"]): string {
     `npm run sim -- --seed ${seed} --validators ${o.validators} --byzantine ${o.byzantine} --crash ${o.crash}`,
     `--twins ${o.twins === "auto" ? "auto" : o.twins ? "on" : "off"} --fault-ms ${o.faultMs}`,
   ];
+  if (o.epochLength) parts.push(`--epoch-length ${o.epochLength}`);
+  if (o.observers) parts.push(`--observers ${o.observers}`);
+  if (o.boundaryFaults) parts.push("--boundary-faults");
   if (o.blsName !== "blst") parts.push(`--bls ${o.blsName}`);
   if (o.mutation) parts.push(`--mutate ${o.mutation}`);
   return parts.join(" ");
@@ -107,6 +113,9 @@ async function main(): Promise<number> {
       crash: { type: "string" },
       twins: { type: "string" },
       "fault-ms": { type: "string" },
+      "epoch-length": { type: "string" },
+      observers: { type: "string" },
+      "boundary-faults": { type: "boolean" },
       bls: { type: "string" },
       mutate: { type: "string" },
       jobs: { type: "string" },
@@ -150,6 +159,7 @@ async function main(): Promise<number> {
     const count = int("seeds", values.seeds, 100, 1, 10_000_000);
     for (let i = 0; i < count; i++) seeds.push(start + i);
   }
+  if (values["epoch-length"] === "1") throw new UsageError("--epoch-length must be 0 (one epoch) or at least 2");
   const options: Job["options"] = {
     ...DEFAULT_SIMULATION,
     validators,
@@ -157,6 +167,9 @@ async function main(): Promise<number> {
     crash,
     twins: twinsArg === "auto" ? "auto" : twinsArg === "on",
     faultMs: int("fault-ms", values["fault-ms"], DEFAULT_SIMULATION.faultMs, 100, 600_000),
+    epochLength: int("epoch-length", values["epoch-length"], 0, 0, 1_000_000),
+    observers: int("observers", values.observers, 0, 0, 31 - validators),
+    boundaryFaults: values["boundary-faults"] === true,
     blsName,
     ...(mutation ? { mutation } : {}),
   };

@@ -44,7 +44,6 @@ import {
   type ByzantineBehavior,
   type CommitteePlan,
   generateScenario,
-  PLANNED_EPOCHS,
   type Scenario,
   type ScenarioOptions,
 } from "./scenario.js";
