@@ -24,6 +24,23 @@ describe("committee changes in the simulator", () => {
     sweep(40_001, 40, { ...epochs, validators: 7, byzantine: 2, crash: 1, boundaryFaults: true, faultMs: 6000 });
   }, 600_000);
 
+  it("takes committees from each node's staking ledger: joins and leaves change members, evidence in blocks slashes equivocators", () => {
+    const calm = run(1, { staking: true, faultFree: true, byzantine: 0, crash: 0, stopAfterCommits: 90 });
+    expect(calm.violations).toEqual([]);
+    expect(calm.staking?.joins).toBeGreaterThan(0);
+    expect(calm.staking?.leaves).toBeGreaterThan(0);
+    expect(calm.staking?.membershipChanges).toBeGreaterThan(3);
+    // Seed 2's Byzantine validators equivocate; honest validators report it, proposers include the evidence, every ledger jails them.
+    const hostile = run(2, { staking: true, faultMs: 8000 });
+    expect(hostile.violations).toEqual([]);
+    expect(hostile.staking?.evidence).toBeGreaterThan(0);
+    expect(hostile.staking?.slashed).toBe(2);
+  });
+
+  it("keeps safety and liveness over 40 faulty seeds with staking-decided committees and boundary faults", () => {
+    sweep(50_001, 40, { ...epochs, validators: 7, byzantine: 2, crash: 1, staking: true, boundaryFaults: true });
+  }, 600_000);
+
   it("replays an epoch run exactly", () => {
     const a = run(12, { faultMs: 6000 });
     const b = run(12, { faultMs: 6000 });

@@ -8,7 +8,7 @@ export function sweep(first: number, count: number, o: Partial<SimulationOptions
     const r = runSimulation({ ...DEFAULT_SIMULATION, ...o, seed });
     if (r.violations.length > 0)
       failures.push(
-        `seed ${seed}: ${r.violations.join("; ")}\n  replay: npm run sim -- --seed ${seed} --validators ${o.validators} --byzantine ${o.byzantine} --crash ${o.crash}${o.epochLength ? ` --epoch-length ${o.epochLength} --observers ${o.observers ?? 0}${o.boundaryFaults ? " --boundary-faults" : ""}` : ""}`,
+        `seed ${seed}: ${r.violations.join("; ")}\n  replay: npm run sim -- --seed ${seed} --validators ${o.validators} --byzantine ${o.byzantine} --crash ${o.crash}${o.epochLength ? ` --epoch-length ${o.epochLength} --observers ${o.observers ?? 0}${o.boundaryFaults ? " --boundary-faults" : ""}${o.staking ? " --staking" : ""}` : ""}`,
       );
   }
   expect(failures).toEqual([]);

@@ -35,6 +35,7 @@ Options:
   --epoch-length N   blocks per epoch, 2 or more; committees change at each boundary (default 0: one epoch)
   --observers N      nodes outside the genesis committee that follow and may join later ones (default 0)
   --boundary-faults  crash the leaders around each epoch's last block as it is proposed
+  --staking          committees from each node's staking ledger: joins, leaves and evidence in blocks
   --bls NAME         blst | noble (default blst)
   --mutate NAME      disable a safety rule to show the simulator catches it: ${Object.keys(MUTATIONS).join(", ")}
   --jobs N           worker processes (default: available cores)
@@ -97,6 +98,7 @@ function replayCommand(seed: number, o: Job["options"]): string {
   if (o.epochLength) parts.push(`--epoch-length ${o.epochLength}`);
   if (o.observers) parts.push(`--observers ${o.observers}`);
   if (o.boundaryFaults) parts.push("--boundary-faults");
+  if (o.staking) parts.push("--staking");
   if (o.blsName !== "blst") parts.push(`--bls ${o.blsName}`);
   if (o.mutation) parts.push(`--mutate ${o.mutation}`);
   return parts.join(" ");
@@ -116,6 +118,7 @@ async function main(): Promise<number> {
       "epoch-length": { type: "string" },
       observers: { type: "string" },
       "boundary-faults": { type: "boolean" },
+      staking: { type: "boolean" },
       bls: { type: "string" },
       mutate: { type: "string" },
       jobs: { type: "string" },
@@ -160,6 +163,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < count; i++) seeds.push(start + i);
   }
   if (values["epoch-length"] === "1") throw new UsageError("--epoch-length must be 0 (one epoch) or at least 2");
+  if (values.staking && !values["epoch-length"]) throw new UsageError("--staking needs --epoch-length N (N ≥ 2)");
   const options: Job["options"] = {
     ...DEFAULT_SIMULATION,
     validators,
@@ -170,6 +174,7 @@ async function main(): Promise<number> {
     epochLength: int("epoch-length", values["epoch-length"], 0, 0, 1_000_000),
     observers: int("observers", values.observers, 0, 0, 31 - validators),
     boundaryFaults: values["boundary-faults"] === true,
+    staking: values.staking === true,
     blsName,
     ...(mutation ? { mutation } : {}),
   };

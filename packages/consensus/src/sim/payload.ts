@@ -21,15 +21,21 @@ import {
 import type { PayloadContext, PayloadValidator } from "../events.js";
 import type { Rng } from "./rng.js";
 
-/** Random rollup transactions; with `epochChange`, the epoch's last block, which also carries the commitment as a system transaction. */
+/**
+ * Random rollup transactions, after the `system` transactions given; with
+ * `epochChange`, the epoch's last block, which also carries the commitment as
+ * a system transaction.
+ */
 export function randomPayload(
   rng: Rng,
   maxTransactions: number,
   epochChange: EpochChangeCommitment | null = null,
+  system: readonly Uint8Array[] = [],
 ): { payload: Uint8Array; namespaceRoot: Uint8Array } {
   const count = rng.int(maxTransactions + 1);
   const groups = new Map<number, Uint8Array[]>();
-  if (epochChange) groups.set(SYSTEM_NAMESPACE, [encodeEpochChange(epochChange)]);
+  const systemGroup = [...system, ...(epochChange ? [encodeEpochChange(epochChange)] : [])];
+  if (systemGroup.length > 0) groups.set(SYSTEM_NAMESPACE, systemGroup);
   for (let i = 0; i < count; i++) {
     const ns = 1 + rng.int(8);
     const list = groups.get(ns) ?? [];

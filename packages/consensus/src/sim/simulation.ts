@@ -10,6 +10,7 @@ import {
   blstBackend,
   type ConsensusMessage,
   DecodeError,
+  decodeBlockPayload,
   decodeMessage,
   type EpochSchedule,
   type Evidence,
@@ -21,6 +22,7 @@ import {
   type Proposal,
   proposalDigest,
   type QuorumCertificate,
+  SYSTEM_NAMESPACE,
   sha256,
   toHex,
   type ValidatorKey,
@@ -36,6 +38,7 @@ import { LeaderSchedule } from "../leader-schedule.js";
 import type { PacemakerTiming } from "../pacemaker.js";
 import { SafetyViolationError } from "../replica.js";
 import { SafetyRules, type SafetyState } from "../safety-rules.js";
+import type { StakingLedger } from "../staking/staking-ledger.js";
 import { EventQueue } from "./event-queue.js";
 import { memoizeVerification } from "./memo-bls.js";
 import { randomPayload, validateSimPayload } from "./payload.js";
@@ -47,6 +50,7 @@ import {
   type Scenario,
   type ScenarioOptions,
 } from "./scenario.js";
+import { type SimCommittee, StakingDriver } from "./staking-driver.js";
 
 /** Safety rules with one check removed, to prove the simulator notices. */
 export const MUTATIONS = {
@@ -87,6 +91,12 @@ export interface SimulationOptions extends ScenarioOptions {
    * shortly after): leader changes exactly at the committee switch.
    */
   boundaryFaults?: boolean;
+  /**
+   * Committees from staking: each node's own staking ledger, fed the system
+   * transactions it commits; proposers add joins, leaves and reported evidence
+   * (needs `epochLength`).
+   */
+  staking?: boolean;
 }
 
 export interface SimulationResult {
@@ -105,6 +115,8 @@ export interface SimulationResult {
   commits: number;
   /** Highest epoch an honest validator reached. */
   epochs: number;
+  /** With `staking`: staking transactions proposed, validators slashed (jailed), epochs whose members differ from the previous epoch's. */
+  staking?: { joins: number; leaves: number; evidence: number; slashed: number; membershipChanges: number };
   scenario: Scenario;
 }
 
@@ -145,8 +157,8 @@ interface SimNode {
   behaviors: Set<ByzantineBehavior>;
   replica: EpochManager | null;
   incarnation: number;
-  /** What survives a crash. */
-  disk: { safety: SafetyState | null; ledger: LedgerEntry[] };
+  /** What survives a crash (the staking ledger stands for the state a node would rebuild from its blocks). */
+  disk: { safety: SafetyState | null; ledger: LedgerEntry[]; staking: StakingLedger | null };
   /** Messages a replaying Byzantine node has seen. */
   seen: Uint8Array[];
 }
@@ -179,6 +191,7 @@ export class Simulation {
   private readonly genesis: Block;
   /** Epochs whose last block was proposed (boundary faults fire once per epoch). */
   private readonly boundariesHit = new Set<number>();
+  private readonly stakingDriver: StakingDriver | null;
   private readonly queue = new EventQueue<SimEvent>();
   private readonly nodes: SimNode[] = [];
   private readonly byIndex: SimNode[][] = [];
@@ -208,11 +221,20 @@ export class Simulation {
     this.keys = Array.from({ length: this.pool }, (_, i) => validatorKey(base, i));
     // No epochs: one so long that it never ends.
     this.schedule = { length: options.epochLength || 2 ** 40 };
-    this.genesis = createGenesisBlock({
-      chainId: 1,
-      validators: (this.committee(0) as EpochCommittee).validators,
-      timestampMs: 0,
-    });
+    const genesisSet = (this.plannedCommittee(0) as EpochCommittee).validators;
+    this.genesis = createGenesisBlock({ chainId: 1, validators: genesisSet, timestampMs: 0 });
+    this.stakingDriver = options.staking
+      ? new StakingDriver(
+          this.bls,
+          1,
+          this.schedule,
+          this.keys,
+          { epoch: 0, validators: [...genesisSet.validators] },
+          new Set(this.scenario.byzantine.keys()),
+          this.rng.fork(),
+          (v) => this.violations.push(v),
+        )
+      : null;
     for (let i = 0; i < this.pool; i++) {
       const behaviors = this.scenario.byzantine.get(i);
       const copies = this.scenario.twin === i ? 2 : 1;
@@ -226,7 +248,7 @@ export class Simulation {
           behaviors: new Set(behaviors ?? []),
           replica: null,
           incarnation: 0,
-          disk: { safety: null, ledger: [] },
+          disk: { safety: null, ledger: [], staking: this.stakingDriver?.newLedger() ?? null },
           seen: [],
         };
         this.nodes.push(node);
@@ -235,8 +257,15 @@ export class Simulation {
     }
   }
 
+  /** An epoch's committee: as the nodes' staking ledgers decided it, or as the scenario planned it. */
+  committee(epoch: number): SimCommittee | undefined {
+    if (this.stakingDriver) return this.stakingDriver.canonicalCommittee(epoch) ?? this.plannedCommittee(epoch, 0);
+    return this.plannedCommittee(epoch);
+  }
+
   /** The planned committee of an epoch (what staking would have decided), built once and shared by every node. */
-  committee(epoch: number): (EpochCommittee & { leaders: LeaderSchedule }) | undefined {
+  private plannedCommittee(epoch: number, upTo = Number.POSITIVE_INFINITY): SimCommittee | undefined {
+    if (epoch > upTo) return undefined;
     let c = this.committees.get(epoch);
     if (c) return c;
     const plan = this.scenario.committees[Math.min(epoch, this.scenario.committees.length - 1)] as CommitteePlan;
@@ -354,6 +383,7 @@ export class Simulation {
       verifications:
         this.retiredVerifications.count + this.nodes.reduce((s, n) => s + (n.replica?.verifications ?? 0), 0),
       epochs: Math.max(0, ...honest.map((n) => n.replica?.epoch ?? 0)),
+      ...(this.stakingDriver ? { staking: this.stakingReport(honest) } : {}),
       scenario: this.scenario,
     };
   }
@@ -375,7 +405,10 @@ export class Simulation {
         secretKey: node.key.secretKey,
         genesis: this.genesis,
         schedule: this.schedule,
-        committee: (epoch) => this.committee(epoch),
+        committee: (epoch) =>
+          this.stakingDriver && node.disk.staking
+            ? this.stakingDriver.committee(node.disk.staking, epoch)
+            : this.committee(epoch),
         validatePayload: validateSimPayload,
         timing: { baseTimeoutMs: 400, maxBackoffExponent: 5, ...this.o.timing },
         ...(mutation ? { createSafetyRules: mutation } : {}),
@@ -534,6 +567,7 @@ export class Simulation {
             this.payloadRng,
             this.o.maxTransactionsPerBlock,
             e.epochChange ?? null,
+            this.stakingDriver && node.disk.staking ? this.stakingDriver.transactions(node.disk.staking) : [],
           );
           this.queue.push(this.now, {
             kind: "payload",
@@ -564,7 +598,10 @@ export class Simulation {
     const height = e.block.header.height;
     const expected = ledger.length + 1;
     if (!node.honest) {
-      if (height === expected) ledger.push({ height, hash: e.blockHash, block: e.block, qc: e.qc });
+      if (height === expected) {
+        ledger.push({ height, hash: e.blockHash, block: e.block, qc: e.qc });
+        this.executeStaking(node, e.block);
+      }
       return;
     }
     this.stats.commits++;
@@ -582,6 +619,23 @@ export class Simulation {
         `agreement: validator ${node.index} committed ${key} at height ${height}, others ${canonical}`,
       );
     ledger.push({ height, hash: e.blockHash, block: e.block, qc: e.qc });
+    this.executeStaking(node, e.block);
+  }
+
+  private stakingReport(honest: SimNode[]): NonNullable<SimulationResult["staking"]> {
+    const driver = this.stakingDriver as StakingDriver;
+    const ledger = honest[0]?.disk.staking;
+    const jailed = ledger ? this.keys.filter((k) => ledger.account(toHex(k.publicKey))?.jailed).length : 0;
+    return { ...driver.stats, slashed: jailed };
+  }
+
+  /** What every validator does with a committed block's system transactions. */
+  private executeStaking(node: SimNode, block: Block): void {
+    const ledger = node.disk.staking;
+    if (!ledger) return;
+    const payload = decodeBlockPayload(block.payload);
+    const system = payload.groups.find((g) => g.namespace === SYSTEM_NAMESPACE)?.transactions ?? [];
+    ledger.applyBlock(block.header.height, system);
   }
 
   private checkCommitValidity(
@@ -625,6 +679,7 @@ export class Simulation {
 
   private onEvidence(node: SimNode, evidence: Evidence): void {
     this.stats.evidence++;
+    if (node.honest) this.stakingDriver?.reportEvidence(evidence);
     const accusedNode = this.committee(evidence.epoch)?.members[evidence.author];
     const accused = accusedNode === undefined ? undefined : this.byIndex[accusedNode]?.[0];
     if (node.honest && accused?.honest)
