@@ -29,7 +29,13 @@ export {
   validatorsFromJson,
 } from "./json.js";
 export { LightClient, type LightClientOptions } from "./light-client.js";
-export { checkpointFromNode, type NodeOptions, type VerificationReport, verifyFromNode } from "./rpc.js";
+export {
+  checkpointFromNode,
+  followEpochs,
+  type NodeOptions,
+  type VerificationReport,
+  verifyFromNode,
+} from "./rpc.js";
 export type {
   CertifiedHeader,
   Checkpoint,

@@ -6,7 +6,13 @@
  */
 import { bitmapIndices, bytesEqual, hashValidatorSet, MAX_NAMESPACE, toHex } from "@ordo/core";
 import { LightClientError } from "./errors.js";
-import { finalityFromJson, namespaceBlockFromJson, statusFromJson, validatorsFromJson } from "./json.js";
+import {
+  epochChangeFromJson,
+  finalityFromJson,
+  namespaceBlockFromJson,
+  statusFromJson,
+  validatorsFromJson,
+} from "./json.js";
 import type { LightClient } from "./light-client.js";
 import type { Checkpoint } from "./types.js";
 
@@ -32,6 +38,8 @@ export interface VerificationReport {
   /** Hash of the header at `height` (0x-hex). */
   blockHash: string;
   epoch: number;
+  /** Epoch changes followed on the way (each verified: the last block's finality and its commitment). */
+  epochChanges: number;
   signers: number;
   signedStake: bigint;
   totalStake: bigint;
@@ -75,6 +83,8 @@ export async function verifyFromNode(
       "BAD_RESPONSE",
       `asked for namespace ${namespace} at ${height}, got namespace ${block.namespace} at ${block.height}`,
     );
+  // A certificate of a later epoch: follow the committee changes up to it first, each proven by the chain.
+  const epochChanges = await followEpochs(client, rpcUrl, update.certificate.epoch, options);
   const verified = client.verifyFinality(update.headers, update.certificate);
   const first = verified[0];
   if (!first) throw new LightClientError("BAD_RESPONSE", "the finality update has no headers");
@@ -84,6 +94,7 @@ export async function verifyFromNode(
     headersVerified: verified.length,
     blockHash: toHex(first.hash),
     epoch: update.certificate.epoch,
+    epochChanges,
     signers: bitmapIndices(update.certificate.signers).length,
     signedStake: client.signedStake(update.certificate.signers),
     totalStake: client.state().totalStake,
@@ -93,6 +104,39 @@ export async function verifyFromNode(
     report.namespace = { namespace, transactions: block.transactions, kind: result.kind };
   }
   return report;
+}
+
+/**
+ * Moves `client` to epoch `target` (if it is behind) by the changes a node
+ * serves at `GET /v1/epochs/:epoch/change`: `{ finality, change }`, the
+ * finality update of epoch `epoch`'s last block and the epoch change proven
+ * by it (`epochChangeToJson`). Each is verified before the next is asked for.
+ * Returns how many epochs it moved.
+ */
+export async function followEpochs(
+  client: LightClient,
+  rpcUrl: string,
+  target: number,
+  options: NodeOptions = {},
+): Promise<number> {
+  let moved = 0;
+  for (let epoch = client.state().epoch; epoch < target; epoch++) {
+    const body = await getJson(rpcUrl, `/v1/epochs/${epoch}/change`, options);
+    const o = body as { finality?: unknown; change?: unknown } | null;
+    if (typeof o !== "object" || o === null)
+      throw new LightClientError("BAD_RESPONSE", "epoch change must be an object");
+    const update = finalityFromJson(o.finality);
+    const change = epochChangeFromJson(o.change);
+    if (change.height !== update.height || change.newSet.epoch !== epoch + 1)
+      throw new LightClientError(
+        "BAD_RESPONSE",
+        `asked how epoch ${epoch} ended, got a change to epoch ${change.newSet.epoch} at ${change.height} with the finality of ${update.height}`,
+      );
+    client.verifyFinality(update.headers, update.certificate);
+    client.applyEpochChange(change);
+    moved++;
+  }
+  return moved;
 }
 
 /**

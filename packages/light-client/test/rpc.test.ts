@@ -5,6 +5,7 @@ import {
   type BlockHeader,
   type BlockPayload,
   blstBackend,
+  hashHeader,
   namespaceRoot,
   proveNamespace,
   type QuorumCertificate,
@@ -13,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   checkpointFromNode,
+  epochChangeToJson,
   finalityToJson,
   LightClient,
   LightClientError,
@@ -20,7 +22,7 @@ import {
   namespaceProofToJson,
   verifyFromNode,
 } from "../src/index.js";
-import { CHAIN, certify, makeChain, makeCommittee } from "./fixtures.js";
+import { bytes32, CHAIN, certify, checkpointOf, epochEndBlock, makeChain, makeCommittee } from "./fixtures.js";
 
 const tx = (s: string) => new TextEncoder().encode(s);
 const base64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
@@ -233,5 +235,101 @@ describe("checkpointFromNode", () => {
     expect(await codeOf(checkpointFromNode(url))).toBe("BAD_RESPONSE");
     route = honestExcept("/v1/validators", { ...validators, epoch: 1 });
     expect(await codeOf(checkpointFromNode(url))).toBe("BAD_RESPONSE");
+  });
+});
+
+describe("following epoch changes from a node", () => {
+  // Epochs 0..3, 5 blocks each; block 5e + 5 is epoch e's last and commits to epoch e + 1's committee.
+  const committees = [
+    committee,
+    makeCommittee(1, [5n, 5n, 5n], "rpc-e1"),
+    makeCommittee(2, [1n, 2n, 3n, 4n, 5n], "rpc-e2"),
+    makeCommittee(3, [7n, 7n, 7n, 7n], "rpc-e3"),
+  ];
+  const all = (c: { keys: unknown[] }) => c.keys.map((_, i) => i);
+  const ends = committees.slice(0, 3).map((c, e) => {
+    const end = epochEndBlock(c, 5 * e + 5, bytes32(`rpc-parent-${e}`), committees[e + 1]!);
+    return { ...end, certificate: certify(c, end.header, all(c)) };
+  });
+  const [last] = makeChain(committees[3]!, 16, 1, { parentHash: hashHeader(ends[2]!.header) });
+  const lastCertificate = certify(committees[3]!, last!, all(committees[3]!));
+
+  const epochs: Route = (path) => {
+    const m = /^\/v1\/epochs\/(\d+)\/change$/.exec(path);
+    if (m) {
+      const end = ends[Number(m[1])];
+      if (!end) return { status: 404, body: { error: { code: "NOT_FOUND", message: "no such epoch change" } } };
+      const h = end.header.height;
+      return {
+        status: 200,
+        body: {
+          finality: finalityToJson({
+            height: h,
+            certifiedHeight: h,
+            headers: [end.header],
+            certificate: end.certificate,
+          }),
+          change: epochChangeToJson(end.change),
+        },
+      };
+    }
+    if (path === "/v1/blocks/16/finality")
+      return {
+        status: 200,
+        body: finalityToJson({ height: 16, certifiedHeight: 16, headers: [last!], certificate: lastCertificate }),
+      };
+    return honest(path);
+  };
+
+  it("verifies a block three epochs after its checkpoint, following each committee change the chain committed to", async () => {
+    route = epochs;
+    const client = new LightClient(checkpointOf(committee), blstBackend);
+    const report = await verifyFromNode(client, url, 16);
+    expect(report).toMatchObject({ height: 16, epoch: 3, epochChanges: 3, headersVerified: 1 });
+    expect(client.state()).toMatchObject({ epoch: 3, highestVerifiedHeight: 16 });
+  });
+
+  it("refuses a node that serves another committee than the one committed, or a forged certificate for the last block", async () => {
+    const lying = committees[2]!;
+    route = (p) =>
+      p === "/v1/epochs/1/change"
+        ? {
+            status: 200,
+            body: {
+              finality: finalityToJson({
+                height: 10,
+                certifiedHeight: 10,
+                headers: [ends[1]!.header],
+                certificate: ends[1]!.certificate,
+              }),
+              change: epochChangeToJson({
+                ...ends[1]!.change,
+                newSet: { ...lying.data, epoch: 2, validators: lying.data.validators.slice(1) },
+              }),
+            },
+          }
+        : epochs(p);
+    const client = new LightClient(checkpointOf(committee), blstBackend);
+    expect(await codeOf(verifyFromNode(client, url, 16))).toBe("EPOCH_CHANGE_NOT_PROVEN");
+    expect(client.state().epoch).toBe(1);
+    route = (p) =>
+      p === "/v1/epochs/0/change"
+        ? {
+            status: 200,
+            body: {
+              finality: finalityToJson({
+                height: 5,
+                certifiedHeight: 5,
+                headers: [ends[0]!.header],
+                certificate: certify(committee, ends[0]!.header, [1, 2, 3], { digest: bytes32("forged") }),
+              }),
+              change: epochChangeToJson(ends[0]!.change),
+            },
+          }
+        : epochs(p);
+    const other = new LightClient(checkpointOf(committee), blstBackend);
+    expect(await codeOf(verifyFromNode(other, url, 16))).toBe("BAD_SIGNATURE");
+    expect(other.state().epoch).toBe(0);
+    route = honest;
   });
 });

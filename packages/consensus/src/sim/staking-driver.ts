@@ -54,7 +54,7 @@ export class StakingDriver {
       slashBasisPoints: 5000,
       evidenceEpochs: 2,
     };
-    keys.forEach((k, i) => this.byKey.set(toHex(k.publicKey), i));
+    for (const [i, k] of keys.entries()) this.byKey.set(toHex(k.publicKey), i);
   }
 
   newLedger(): StakingLedger {

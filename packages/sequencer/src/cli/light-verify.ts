@@ -51,6 +51,8 @@ export async function lightVerify(args: string[]): Promise<void> {
       `  headers: ${r.headersVerified} (${r.height}..${r.certifiedHeight}), each the parent its successor names`,
       `  trust anchor: ${anchor}`,
     ];
+    if (r.epochChanges > 0)
+      lines.push(`  committee changes followed: ${r.epochChanges} (each the last block's finality and its commitment)`);
     if (r.namespace)
       lines.push(
         r.namespace.kind === "inclusion"
