@@ -89,6 +89,7 @@ const requestArb: fc.Arbitrary<BatchRequest> = fc.record({
 const responseArb: fc.Arbitrary<BatchResponse> = fc.record({ batches: fc.array(batchArb, { maxLength: 5 }) });
 const blockBatchesArb: fc.Arbitrary<BlockBatches> = fc.record({
   certificates: fc.array(certificateArb, { maxLength: 12 }),
+  system: fc.array(fc.uint8Array({ maxLength: 100 }), { maxLength: 4 }),
 });
 const messageArb: fc.Arbitrary<DisseminationMessage> = fc.oneof(
   batchArb.map((batch) => ({ kind: "batch" as const, batch })),
@@ -156,10 +157,13 @@ const isResponse = (r: unknown): boolean =>
   r.batches.length <= L.maxBatchesPerResponse &&
   r.batches.every(isBatch);
 const isBlockBatches = (p: unknown): boolean =>
-  isObject(p, ["certificates"]) &&
+  isObject(p, ["certificates", "system"]) &&
   Array.isArray(p.certificates) &&
   p.certificates.length <= L.maxCertificatesPerBlock &&
-  p.certificates.every(isCertificate);
+  p.certificates.every(isCertificate) &&
+  Array.isArray(p.system) &&
+  p.system.length <= L.maxSystemTransactionsPerBlock &&
+  p.system.every((t) => t instanceof Uint8Array && t.length <= L.maxTransactionBytes);
 function isMessage(m: unknown): boolean {
   if (typeof m !== "object" || m === null) return false;
   switch ((m as { kind?: unknown }).kind) {
@@ -369,7 +373,7 @@ describe("dissemination codec: decoders are total (DecodeError or a valid value,
       signature: new Uint8Array(96),
     });
     expect(() => decodeBatch(cert)).toThrow(/expected tag 16/);
-    expect(() => decodeDisseminationMessage(encodeBlockBatches({ certificates: [] }))).toThrow(/payload/);
+    expect(() => decodeDisseminationMessage(encodeBlockBatches({ certificates: [], system: [] }))).toThrow(/payload/);
   });
 
   it("applies the limits it is given", () => {

@@ -437,7 +437,10 @@ describe("proposals", () => {
   it("pullPayload never returns a committed or excluded digest", () => {
     const { net, certs } = setup();
     const leader = net.node(1);
-    const committed: BlockBatches = { certificates: [certs[0] as BatchCertificate, certs[2] as BatchCertificate] };
+    const committed: BlockBatches = {
+      system: [],
+      certificates: [certs[0] as BatchCertificate, certs[2] as BatchCertificate],
+    };
     const discarded = ofType(leader.onCommitted(committed), "discard-batch");
     expect(discarded.map((e) => toHex(e.digest))).toStrictEqual(committed.certificates.map((c) => toHex(c.digest)));
     const exclude = new Set([digestKey((certs[4] as BatchCertificate).digest)]);
@@ -490,7 +493,7 @@ describe("fetching missing batches", () => {
     const other = certify(net, 1, [tx(3, 10)]);
     net.drop = () => false;
     const v = net.node(3);
-    const payload: BlockBatches = { certificates: [other, cert] };
+    const payload: BlockBatches = { certificates: [other, cert], system: [] };
     expect(v.validatePayload(payload)).toBeNull();
     expect(v.missingBatches(payload)).toStrictEqual([other.digest, cert.digest]);
     // a response nobody asked for, or with a batch that hashes to no requested digest, is rejected

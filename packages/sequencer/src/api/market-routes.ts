@@ -80,7 +80,8 @@ export function registerMarketRoutes(
     invalid: (message: string) => Error;
     notFound: (message: string) => Error;
     /** Signs a digest with this validator's consensus key: enables `POST /v1/market/attestations`. */
-    attest?: { epoch: number; self: number; sign: (digest: Uint8Array) => Uint8Array };
+    /** `epoch` is read at each request: the attestation names the epoch this validator is in. */
+    attest?: { epoch: () => number; self: number; sign: (digest: Uint8Array) => Uint8Array };
   },
 ): void {
   const { market } = o;
@@ -246,10 +247,11 @@ export function registerMarketRoutes(
           return { namespace, height, index, oldRoot: b.oldRoot, newRoot: b.newRoot, commitment: b.commitment };
         });
         const statementsRoot = merkleRoot(statements.map(hashBatchStatement));
-        const digest = proofAttestationDigest(o.chainId, attest.epoch, statementsRoot);
+        const epoch = attest.epoch();
+        const digest = proofAttestationDigest(o.chainId, epoch, statementsRoot);
         return {
           chainId: o.chainId,
-          epoch: attest.epoch,
+          epoch,
           validator: attest.self,
           statements: statements.map((s) => ({
             ...s,

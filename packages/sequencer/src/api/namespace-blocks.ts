@@ -5,6 +5,7 @@ import {
   hashHeader,
   namespaceRoot,
   proveNamespace,
+  SYSTEM_NAMESPACE,
   type Transaction,
   toHex,
 } from "@ordo/core";
@@ -33,16 +34,18 @@ export class NamespaceBlockUnavailable extends Error {
   }
 }
 
-/** A committed block's transactions, rebuilt from its certified batches in payload order. */
+/** A committed block's transactions: its own system transactions, then its certified batches' in payload order. */
 export async function blockTransactions(store: NodeStore, block: Block): Promise<Transaction[]> {
-  let certificates: { digest: Uint8Array }[];
+  let payload: { certificates: { digest: Uint8Array }[]; system: Uint8Array[] };
   try {
-    certificates = decodeBlockBatches(block.payload).certificates;
+    payload = decodeBlockBatches(block.payload);
   } catch {
     if (block.payload.length === 0) return [];
     throw new NamespaceBlockUnavailable("data-missing", `payload of block ${block.header.height} does not decode`);
   }
-  const out: Transaction[] = [];
+  const { certificates } = payload;
+  // The block's own system transactions come first, then the batches' (the node's order, see `ValidatorNode`).
+  const out: Transaction[] = payload.system.map((data) => ({ namespace: SYSTEM_NAMESPACE, data }));
   for (const c of certificates) {
     const bytes = await store.getBatch(c.digest);
     if (!bytes)

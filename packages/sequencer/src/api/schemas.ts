@@ -162,6 +162,54 @@ export const blockFinality = {
   },
 } as const;
 
+export const epochChange = {
+  summary: "How an epoch ended: its last block's finality and the committee change it commits to, for light clients",
+  description:
+    "`finality` is the finality update of epoch `epoch`'s last block, certified by that epoch's committee; `change` is the next epoch's committee (keys, stakes, proofs of possession) and the transaction proof that the block carries the commitment to its `hashValidatorSet`. A light client verifies the first, then applies the second (`applyEpochChange`). 404 while the epoch has not ended here.",
+  params: { type: "object", required: ["epoch"], properties: { epoch: heightParam } },
+  response: {
+    200: {
+      type: "object",
+      required: ["finality", "change"],
+      properties: {
+        finality: blockFinality.response[200],
+        change: {
+          type: "object",
+          required: ["height", "newSet", "proof"],
+          properties: {
+            height: uint,
+            newSet: {
+              type: "object",
+              properties: {
+                epoch: uint,
+                validators: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: { publicKey: hex, stake: { type: "string" }, proofOfPossession: hex },
+                  },
+                },
+              },
+            },
+            proof: {
+              type: "object",
+              properties: {
+                leaf: { type: "object", properties: { namespace: uint, count: uint, txRoot: hex } },
+                leafIndex: uint,
+                leafCount: uint,
+                leafPath: { type: "array", items: hex },
+                txIndex: uint,
+                txPath: { type: "array", items: hex },
+              },
+            },
+          },
+        },
+      },
+    },
+    ...errors,
+  },
+} as const;
+
 const namespaceBlockBody = {
   type: "object",
   required: ["height", "namespace", "namespaceRoot", "transactions", "proof"],

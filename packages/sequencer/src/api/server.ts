@@ -16,24 +16,29 @@ import websocket from "@fastify/websocket";
 import {
   type BlockHeader,
   bytesEqual,
+  decodeEpochChange,
+  epochEndHeight,
   fromHex,
   hashHeader,
   MAX_NAMESPACE,
+  proveTransaction,
   type QuorumCertificate,
+  SYSTEM_NAMESPACE,
   type Transaction,
   toHex,
-  type ValidatorSet,
 } from "@ordo/core";
+import { epochChangeToJson, finalityToJson } from "@ordo/light-client";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { DaService } from "../da/da-service.js";
 import type { MarketService } from "../market/market-service.js";
-import type { ValidatorNode } from "../node/validator-node.js";
+import { groupByNamespace, type ValidatorNode } from "../node/validator-node.js";
 import type { NodeStore } from "../storage/node-store.js";
 import { daReport, namespaceBlockFromDa } from "./da-routes.js";
 import { toJson } from "./json.js";
 import { registerMarketRoutes } from "./market-routes.js";
 import { createMetrics } from "./metrics.js";
 import {
+  blockTransactions,
   type NamespaceBlockJson,
   NamespaceBlockUnavailable,
   namespaceBlockBytes,
@@ -71,7 +76,6 @@ export class ApiError extends Error {
 export interface ApiServerOptions {
   node: ValidatorNode;
   store: NodeStore;
-  validators: ValidatorSet;
   chainId: number;
   self: number;
   /** Passed to fastify (default: no logging). */
@@ -207,7 +211,7 @@ function classify(error: unknown): { status: number; code: ApiErrorCode; message
 
 /** Builds (does not start) the API server for one validator. Call `listen` on the result, or `inject` in tests. */
 export function createApiServer(o: ApiServerOptions): FastifyInstance {
-  const { node, store, validators } = o;
+  const { node, store } = o;
   const app = Fastify({
     logger: o.logger ?? false,
     bodyLimit: API_BODY_LIMIT,
@@ -354,7 +358,10 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
         if (!block) throw new ApiError(404, "NOT_FOUND", `no committed block at height ${j}`);
         headers.push(block.header);
         const hash = hashHeader(block.header);
-        const certificate = j === latest ? await store.getFinality() : await store.getQc(j + 1);
+        // The certificate of j's own epoch first: at an epoch's last block, the next epoch's first QC says the same in
+        // the next committee's name, which a client that has not moved to that epoch cannot check.
+        const certificate =
+          (await store.getFinalityAt(j)) ?? (j === latest ? await store.getFinality() : await store.getQc(j + 1));
         if (certificate && bytesEqual(certificate.committedHash, hash))
           return {
             height,
@@ -430,7 +437,7 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
       submitSystem: async (data) => submit({ namespace: 0, data }, app.log, { system: true }),
       invalid: (message) => new ApiError(400, "INVALID_INPUT", message),
       notFound: (message) => new ApiError(404, "NOT_FOUND", message),
-      ...(o.sign ? { attest: { epoch: o.validators.epoch, self: o.self, sign: o.sign } } : {}),
+      ...(o.sign ? { attest: { epoch: () => node.consensus.epoch, self: o.self, sign: o.sign } } : {}),
     });
 
   void app.register(websocket, { options: { maxPayload: 1024 } });
@@ -443,23 +450,50 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
   app.get("/v1/status", { schema: S.status }, async () => ({
     chainId: o.chainId,
     self: o.self,
-    epoch: validators.epoch,
+    epoch: node.consensus.epoch,
     committedHeight: store.latestHeight ?? 0,
     currentRound: node.replica.currentRound,
     mempool: { transactions: node.mempool.size, bytes: node.mempool.bytes },
     counters: { ...node.counters },
   }));
 
-  app.get("/v1/validators", { schema: S.validators }, async () => ({
-    epoch: validators.epoch,
-    hash: toHex(validators.hash),
-    totalStake: validators.totalStake.toString(),
-    validators: validators.validators.map((v, index) => ({
-      index,
-      publicKey: toHex(v.publicKey),
-      stake: v.stake.toString(),
-    })),
-  }));
+  app.get("/v1/validators", { schema: S.validators }, async () => {
+    const current = node.consensus.committee.validators;
+    return {
+      epoch: current.epoch,
+      hash: toHex(current.hash),
+      totalStake: current.totalStake.toString(),
+      validators: current.validators.map((v, index) => ({
+        index,
+        publicKey: toHex(v.publicKey),
+        stake: v.stake.toString(),
+      })),
+    };
+  });
+
+  app.get<{ Params: { epoch: string } }>("/v1/epochs/:epoch/change", { schema: S.epochChange }, async (request) => {
+    const epoch = parseHeight(request.params.epoch);
+    const height = epochEndHeight(node.schedule, epoch);
+    const latest = store.latestHeight;
+    if (latest === null || height > latest)
+      throw new ApiError(404, "NOT_FOUND", `epoch ${epoch} ends at height ${height}, not committed here yet`);
+    const [block, certificate] = await Promise.all([store.getBlock(height), store.getFinalityAt(height)]);
+    if (!block || !certificate)
+      throw new ApiError(503, "NOT_READY", `the finality of epoch ${epoch}'s last block is not stored here`);
+    const payload = { groups: groupByNamespace(await blockTransactions(store, block)) };
+    const system = payload.groups.find((g) => g.namespace === SYSTEM_NAMESPACE)?.transactions ?? [];
+    const index = system.findIndex((t) => decodeEpochChange(t)?.nextEpoch === epoch + 1);
+    if (index < 0) throw new ApiError(500, "INTERNAL", `block ${height} carries no epoch-change commitment`);
+    const next = node.committee(epoch + 1).validators;
+    return {
+      finality: finalityToJson({ height, certifiedHeight: height, headers: [block.header], certificate }),
+      change: epochChangeToJson({
+        height,
+        newSet: { epoch: next.epoch, validators: [...next.validators] },
+        proof: proveTransaction(payload, SYSTEM_NAMESPACE, index),
+      }),
+    };
+  });
 
   app.get("/health", { schema: S.health }, async () => ({ ok: true }));
 

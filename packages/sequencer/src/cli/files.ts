@@ -10,6 +10,7 @@ import {
   fromHex,
   generateValidatorKey,
   InvalidConfigError,
+  isValidEpochSchedule,
   OrdoError,
   proofOfPossessionDigest,
   toHex,
@@ -31,6 +32,8 @@ export interface GenesisFile {
   chainId: number;
   timestampMs: number;
   validators: GenesisValidator[];
+  /** Blocks per epoch (≥ 2); absent: one endless epoch. Each epoch's last block commits to the next committee. */
+  epochLength?: number;
   /** The prover market's genesis: spendable balances (decimal strings) by account (0x-hex ed25519 public key). */
   market?: {
     balances: Record<string, string>;
@@ -196,6 +199,10 @@ export async function readGenesis(path: string): Promise<{ file: GenesisFile; va
     throw new InvalidConfigError(`genesis file ${path}: "chainId" must be a non-negative integer`);
   if (!Number.isSafeInteger(raw.timestampMs))
     throw new InvalidConfigError(`genesis file ${path}: "timestampMs" must be an integer`);
+  if (raw.epochLength !== undefined && !isValidEpochSchedule({ length: raw.epochLength }))
+    throw new InvalidConfigError(`genesis file ${path}: "epochLength" must be an integer of at least 2`, {
+      fix: "remove it for one endless epoch, or give the number of blocks per epoch",
+    });
   const validators = ValidatorSet.create(
     {
       epoch: 0,

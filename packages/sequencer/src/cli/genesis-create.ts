@@ -9,14 +9,16 @@ import { loadOrCreatePeerKey, peerIdOf } from "../p2p/peer-key.js";
 import { createBlsKeyFile, createSystemKeyFile, type GenesisFile, type NodeConfigFile } from "./files.js";
 import { int, UsageError } from "./usage.js";
 
-export const GENESIS_CREATE_HELP = `Usage: ordo genesis create --validators N --out DIR [--chain-id ID] [--base-port P] [--api-port P] [--provers K]
+export const GENESIS_CREATE_HELP = `Usage: ordo genesis create --validators N --out DIR [--chain-id ID] [--base-port P] [--api-port P] [--provers K] [--epoch-length B]
 
 Creates DIR/genesis.json and, for each validator i, DIR/validator-i/ with its
 keys and node.json (P2P on 127.0.0.1:<base-port + i>, API on
 127.0.0.1:<api-port + i>). Also creates K prover keys (DIR/prover-j/system.key)
 and a rollup operator key (DIR/rollup-operator/system.key), each funded with
 1,000,000 in the prover market's genesis. Defaults: chain id 1, P2P ports from
-9000, API ports from 8000, 3 provers.
+9000, API ports from 8000, 3 provers. With --epoch-length B, consensus changes
+epoch every B blocks (each epoch's last block commits to the next committee,
+which light clients and the L1 follow); without it, one endless epoch.
 `;
 
 export async function genesisCreate(args: string[]): Promise<void> {
@@ -29,6 +31,7 @@ export async function genesisCreate(args: string[]): Promise<void> {
       "base-port": { type: "string" },
       "api-port": { type: "string" },
       provers: { type: "string" },
+      "epoch-length": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -41,10 +44,13 @@ export async function genesisCreate(args: string[]): Promise<void> {
   const out = resolve(values.out);
   await mkdir(out, { recursive: true });
   const provers = int("provers", values.provers, 3, 0, 100);
+  const epochLength = int("epoch-length", values["epoch-length"], 0, 0, Number.MAX_SAFE_INTEGER);
+  if (epochLength === 1) throw new UsageError("--epoch-length must be 0 (one endless epoch) or at least 2");
   const genesis: GenesisFile = {
     chainId,
     timestampMs: Date.now(),
     validators: [],
+    ...(epochLength > 0 ? { epochLength } : {}),
     // Windows of several blocks: a prover's sealed bid or reveal takes a few blocks to be sequenced.
     market: { balances: {}, config: { commitWindow: 12, revealWindow: 12, slotInterval: 6 } },
   };

@@ -55,6 +55,7 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
     transport,
     logger: log,
     ...(config.baseTimeoutMs ? { baseTimeoutMs: config.baseTimeoutMs } : {}),
+    ...(genesisFile.epochLength ? { epochLength: genesisFile.epochLength } : {}),
   });
   node.onCommit((e) => log.debug({ height: e.height, transactions: e.transactions.length }, "committed"));
   const market = new MarketService(
@@ -95,7 +96,6 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
   const api = createApiServer({
     node,
     store,
-    validators,
     chainId: genesisFile.chainId,
     self: config.self,
     market,

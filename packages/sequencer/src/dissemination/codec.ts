@@ -11,7 +11,7 @@
  * | BatchCertificate  | `[1, 18, digest, author, sequence, transactionCount, byteSize, signers, signature]` |
  * | BatchRequest      | `[1, 19, [digest, ...]]`                                                          |
  * | BatchResponse     | `[1, 20, [[author, sequence, createdAtMs, [[namespace, data], ...]], ...]]`       |
- * | BlockBatches      | `[1, 21, [[digest, author, sequence, transactionCount, byteSize, signers, signature], ...]]` |
+ * | BlockBatches      | `[1, 21, [[digest, author, sequence, transactionCount, byteSize, signers, signature], ...], [systemTx, ...]]` |
  *
  * Tags start at 16 so no consensus message (core's tags 1..8) decodes as one.
  * A batch's digest is `sha256(encodeBatch(batch))`.
@@ -61,6 +61,8 @@ export interface DisseminationCodecLimits {
   maxDigestsPerRequest: number;
   maxBatchesPerResponse: number;
   maxCertificatesPerBlock: number;
+  /** System transactions a proposer puts in a block itself (`BlockBatches.system`). */
+  maxSystemTransactionsPerBlock: number;
 }
 
 export const DEFAULT_DISSEMINATION_CODEC_LIMITS: Readonly<DisseminationCodecLimits> = Object.freeze({
@@ -71,6 +73,7 @@ export const DEFAULT_DISSEMINATION_CODEC_LIMITS: Readonly<DisseminationCodecLimi
   maxDigestsPerRequest: 1024,
   maxBatchesPerResponse: 256,
   maxCertificatesPerBlock: 4096,
+  maxSystemTransactionsPerBlock: 64,
 });
 
 const HASH_BYTES = 32;
@@ -111,6 +114,7 @@ const blockBatchesWire = (p: BlockBatches): Wire => [
   V,
   DISSEMINATION_TAG["block-batches"],
   p.certificates.map(certificateFields),
+  p.system,
 ];
 
 /**
@@ -321,12 +325,14 @@ function decodeFields(root: unknown, ctx: Ctx): Decoded {
       return { tag: 20, value, wire: responseWire(value) };
     }
     case DISSEMINATION_TAG["block-batches"]: {
-      const f = tuple(root, 3, "block-batches");
+      const f = tuple(root, 4, "block-batches");
       const raw = list(f[2], 0, L.maxCertificatesPerBlock, "block-batches.certificates");
+      const system = list(f[3], 0, L.maxSystemTransactionsPerBlock, "block-batches.system");
       const value: BlockBatches = {
         certificates: raw.map((c, i) =>
           certificateFrom(tuple(c, 7, `block-batches.certificates[${i}]`), 0, `block-batches.certificates[${i}]`, ctx),
         ),
+        system: system.map((t, i) => bin(t, 0, L.maxTransactionBytes, `block-batches.system[${i}]`)),
       };
       return { tag: 21, value, wire: blockBatchesWire(value) };
     }

@@ -200,6 +200,9 @@ type Admission =
 
 const isUint = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
+/** What the quorum store reads of a block's payload: its batch certificates (a block's own system transactions are the node's). */
+export type CertifiedBatches = Pick<BlockBatches, "certificates">;
+
 export class QuorumStore {
   readonly chainId: number;
   readonly epoch: number;
@@ -739,7 +742,7 @@ export class QuorumStore {
       }
       active = next;
     }
-    return { certificates };
+    return { certificates, system: [] };
   }
 
   /**
@@ -749,7 +752,7 @@ export class QuorumStore {
    * the cache of verified certificates (`fetchMissing` or `onCertificate`
    * records them).
    */
-  validatePayload(payload: BlockBatches, options: ValidatePayloadOptions = {}): string | null {
+  validatePayload(payload: CertifiedBatches, options: ValidatePayloadOptions = {}): string | null {
     if (typeof payload !== "object" || payload === null || !Array.isArray(payload.certificates))
       return "malformed payload";
     const certs = payload.certificates;
@@ -777,7 +780,7 @@ export class QuorumStore {
   }
 
   /** Digests of the payload's batches this validator does not hold (fetch them before voting). */
-  missingBatches(payload: BlockBatches): Bytes32[] {
+  missingBatches(payload: CertifiedBatches): Bytes32[] {
     const out: Bytes32[] = [];
     const seen = new Set<string>();
     for (const c of payload.certificates) {
@@ -795,7 +798,7 @@ export class QuorumStore {
    * certificates) from their signers: the author first, then the other
    * signers in turn, moving on every `retryMs` (`tick`) until one answers.
    */
-  fetchMissing(payload: BlockBatches, nowMs: number): QuorumStoreEffect[] {
+  fetchMissing(payload: CertifiedBatches, nowMs: number): QuorumStoreEffect[] {
     const started: Fetch[] = [];
     const effects: QuorumStoreEffect[] = [];
     for (const c of payload.certificates) {
@@ -913,7 +916,7 @@ export class QuorumStore {
    * order, each batch's transactions in order. Every batch must be held
    * (check `missingBatches` first); throws otherwise.
    */
-  transactionsOf(payload: BlockBatches): Transaction[] {
+  transactionsOf(payload: CertifiedBatches): Transaction[] {
     const out: Transaction[] = [];
     const missing: string[] = [];
     for (const c of payload.certificates) {
@@ -933,7 +936,7 @@ export class QuorumStore {
    * Certificates already committed (a Byzantine leader's repeat) are skipped.
    * Sealing held back by a full window resumes at the next `tick`.
    */
-  onCommitted(payload: BlockBatches): QuorumStoreEffect[] {
+  onCommitted(payload: CertifiedBatches): QuorumStoreEffect[] {
     const effects: QuorumStoreEffect[] = [];
     for (const c of payload.certificates) {
       if (!this.validators.has(c.author) || !isUint(c.sequence)) continue;

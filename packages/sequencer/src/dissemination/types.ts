@@ -60,9 +60,15 @@ export interface BatchResponse {
   batches: Batch[];
 }
 
-/** A block's payload under dissemination: certified batches, in block order. */
+/**
+ * A block's payload under dissemination: certified batches, in block order,
+ * and the system transactions (namespace 0) the proposer puts in the block
+ * itself, ahead of the batches' (the epoch's last block carries its
+ * epoch-change commitment this way).
+ */
 export interface BlockBatches {
   certificates: BatchCertificate[];
+  system: Uint8Array[];
 }
 
 /** What validators send each other on the dissemination path. */

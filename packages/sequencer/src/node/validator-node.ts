@@ -8,10 +8,11 @@ import { isDaFrame } from "../da/da-codec.js";
 import "@ordo/core";
 import {
   type ConsensusEffect,
+  type EpochCommittee,
+  EpochManager,
   genesisQc,
-  initialSafetyState,
-  type PayloadValidator,
-  Replica,
+  type PayloadContext,
+  type Replica,
   type SafetyState,
 } from "@ordo/consensus";
 import {
@@ -21,14 +22,19 @@ import {
   type ConsensusMessage,
   DecodeError,
   decodeMessage,
+  type EpochChangeCommitment,
+  type EpochSchedule,
+  encodeEpochChange,
   encodeMessage,
+  epochEndHeight,
   hashHeader,
   hashTransaction,
   type NamespaceGroup,
   namespaceRoot,
+  SYSTEM_NAMESPACE,
   type Transaction,
   toHex,
-  type ValidatorSet,
+  ValidatorSet,
 } from "@ordo/core";
 import { pack, unpack } from "msgpackr";
 import {
@@ -55,6 +61,13 @@ export interface ValidatorNodeOptions {
   self: number;
   validators: ValidatorSet;
   genesis: Block;
+  /**
+   * Blocks per epoch (genesis `epochLength`); absent: one endless epoch. The
+   * committee keeps the genesis validators (their indexes are the peer list's,
+   * which dissemination and DA custody use); each epoch's last block commits
+   * to the next epoch's set, which light clients and the L1 follow.
+   */
+  epochLength?: number;
   secretKey: Uint8Array;
   store: NodeStore;
   transport: Transport;
@@ -140,7 +153,9 @@ function isDisseminationFrame(bytes: Uint8Array): boolean {
 }
 
 export class ValidatorNode {
-  readonly replica: Replica;
+  readonly consensus: EpochManager;
+  readonly schedule: EpochSchedule;
+  private readonly committees = new Map<number, EpochCommittee>();
   readonly quorumStore: QuorumStore;
   readonly mempool: Mempool;
   private readonly o: ValidatorNodeOptions;
@@ -170,6 +185,7 @@ export class ValidatorNode {
     o: ValidatorNodeOptions,
     safety: SafetyState | null,
     root: { block: Block; qc: Block["justify"] } | null,
+    epochRoot: Block,
   ) {
     this.o = o;
     this.now = o.now ?? Date.now;
@@ -184,32 +200,68 @@ export class ValidatorNode {
       bls,
       secretKey: o.secretKey,
     });
-    this.replica = new Replica(
+    // No epochs: one so long that it never ends.
+    this.schedule = { length: o.epochLength ?? 2 ** 40 };
+    this.consensus = new EpochManager(
       {
         chainId: o.chainId,
         self: o.self,
-        validators: o.validators,
         bls,
         secretKey: o.secretKey,
         genesis: o.genesis,
+        schedule: this.schedule,
+        committee: (epoch) => this.committee(epoch),
         validatePayload: this.validatePayload,
         timing: { baseTimeoutMs: o.baseTimeoutMs ?? 1000 },
       },
       // A node may have committed blocks before it ever signed anything: recover from whichever survived.
       safety || root
         ? {
-            safety: safety ?? initialSafetyState(o.validators.epoch),
+            safety,
             root: root ?? { block: o.genesis, qc: genesisQc(hashHeader(o.genesis.header)) },
+            epochRoot,
           }
         : undefined,
     );
+  }
+
+  /** The consensus replica of the current epoch. */
+  get replica(): Replica {
+    return this.consensus.replica;
+  }
+
+  /** Epoch `epoch`'s committee: the genesis validators, under that epoch's number (so its own set hash). */
+  committee(epoch: number): EpochCommittee {
+    let c = this.committees.get(epoch);
+    if (!c) {
+      const v = this.o.validators;
+      const validators =
+        epoch === v.epoch
+          ? v
+          : ValidatorSet.create({ epoch, validators: [...v.validators] }, this.o.bls ?? blstBackend);
+      c = { validators, members: validators.validators.map((_, i) => i) };
+      // Kept for the epochs a node is asked about (the current ones, and recent epoch changes).
+      if (this.committees.size > 64) this.committees.delete(this.committees.keys().next().value as number);
+      this.committees.set(epoch, c);
+    }
+    return c;
   }
 
   /** Restores from the store, restores accepted transactions into the mempool, joins the network. */
   static async start(o: ValidatorNodeOptions): Promise<ValidatorNode> {
     const safety = await o.store.loadSafetyState();
     const head = await o.store.latestCommitted();
-    const node = new ValidatorNode(o, safety, head && head.height > 0 ? { block: head.block, qc: head.qc } : null);
+    // The block the head's epoch started from: genesis, or the previous epoch's last block.
+    const epoch = head && head.height > 0 ? head.block.header.epoch : 0;
+    const epochRoot =
+      epoch === 0 ? o.genesis : await o.store.getBlock(epochEndHeight({ length: o.epochLength ?? 2 ** 40 }, epoch - 1));
+    if (!epochRoot) throw new Error(`the store lacks the last block of epoch ${epoch - 1}`);
+    const node = new ValidatorNode(
+      o,
+      safety,
+      head && head.height > 0 ? { block: head.block, qc: head.qc } : null,
+      epochRoot,
+    );
     const pending = [];
     for await (const tx of o.store.loadPending()) pending.push(tx);
     node.mempool.restore(pending, node.now());
@@ -221,7 +273,7 @@ export class ValidatorNode {
       node.serial(() => node.applyDissemination(node.quorumStore.restore(state)));
     }
     o.transport.onMessage((from, bytes) => node.onFrame(from, bytes));
-    node.serial(() => node.applyConsensus(node.replica.start(node.now())));
+    node.serial(() => node.applyConsensus(node.consensus.start(node.now())));
     node.scheduleTick(20);
     return node;
   }
@@ -375,7 +427,7 @@ export class ValidatorNode {
       this.waiting.push({ from, message, missing });
       return;
     }
-    await this.applyConsensus(this.replica.handle({ type: "message", from, message }, this.now()));
+    await this.applyConsensus(this.consensus.handle({ type: "message", from, message }, this.now()));
   }
 
   private async releaseWaiting(digest: string): Promise<void> {
@@ -387,7 +439,9 @@ export class ValidatorNode {
     if (ready.length === 0) return;
     this.waiting = this.waiting.filter((w) => w.missing.size > 0);
     for (const w of ready)
-      await this.applyConsensus(this.replica.handle({ type: "message", from: w.from, message: w.message }, this.now()));
+      await this.applyConsensus(
+        this.consensus.handle({ type: "message", from: w.from, message: w.message }, this.now()),
+      );
   }
 
   // ── payloads ───────────────────────────────────────────────────────────
@@ -405,24 +459,46 @@ export class ValidatorNode {
     return out;
   }
 
-  private readonly validatePayload: PayloadValidator = (block: Block) => {
+  private readonly validatePayload = (block: Block, _parent: Block, context?: PayloadContext): string | null => {
     let payload: BlockBatches;
     try {
       payload = decodeBlockBatches(block.payload);
     } catch (e) {
       return `payload does not decode: ${(e as Error).message}`;
     }
+    // A block's own system transactions: the epoch-change commitment, exactly where consensus requires it.
+    const expected = context?.epochChange ? [encodeEpochChange(context.epochChange)] : [];
+    if (
+      payload.system.length !== expected.length ||
+      payload.system.some((t, i) => toHex(t) !== toHex(expected[i] as Uint8Array))
+    )
+      return context?.epochChange
+        ? "the epoch's last block must carry exactly the epoch-change commitment to the next committee"
+        : "a block carries its own system transactions only at an epoch's end";
     const exclude = this.ancestorDigests(block.header.parentHash);
     const reason = this.quorumStore.validatePayload(payload, { exclude });
     if (reason) return reason;
     if (this.quorumStore.missingBatches(payload).length > 0) return "batch data missing";
-    const root = namespaceRoot({ groups: groupByNamespace(this.quorumStore.transactionsOf(payload)) });
+    const root = namespaceRoot({ groups: groupByNamespace(this.transactionsOf(payload)) });
     if (toHex(root) !== toHex(block.header.namespaceRoot)) return "namespace root does not match the batches";
     return null;
   };
 
+  /** A block's transactions: its own system transactions first, then its batches' (what the namespace root covers). */
+  private transactionsOf(payload: BlockBatches): Transaction[] {
+    const own = payload.system.map((data) => ({ namespace: SYSTEM_NAMESPACE, data }));
+    return own.length === 0
+      ? this.quorumStore.transactionsOf(payload)
+      : [...own, ...this.quorumStore.transactionsOf(payload)];
+  }
+
   /** Hands consensus its payload once the pacing allows (see `minBlockIntervalMs`); re-checks every 10 ms. */
-  private async proposeWhenDue(round: number, parentHash: Uint8Array): Promise<void> {
+  private async proposeWhenDue(
+    round: number,
+    parentHash: Uint8Array,
+    epochChange: EpochChangeCommitment | undefined,
+    epoch: number | undefined,
+  ): Promise<void> {
     if (this.replica.currentRound !== round) return; // the round ended while we waited
     const now = this.now();
     const parent = this.uncommitted.get(toHex(parentHash));
@@ -438,7 +514,7 @@ export class ValidatorNode {
         const t = setTimeout(
           () => {
             this.timers.delete(t);
-            this.serial(() => this.proposeWhenDue(round, parentHash));
+            this.serial(() => this.proposeWhenDue(round, parentHash, epochChange, epoch));
           },
           Math.min(10, due - now),
         );
@@ -446,23 +522,33 @@ export class ValidatorNode {
         return;
       }
     }
-    const built = this.buildPayload(exclude);
+    const built = this.buildPayload(exclude, epochChange);
     await this.applyConsensus(
-      this.replica.handle(
-        { type: "payload-ready", round, payload: built.payload, namespaceRoot: built.namespaceRoot },
+      this.consensus.handle(
+        {
+          type: "payload-ready",
+          round,
+          payload: built.payload,
+          namespaceRoot: built.namespaceRoot,
+          ...(epoch === undefined ? {} : { epoch }),
+        },
         this.now(),
       ),
     );
   }
 
   /** The payload of a new block: certified batches not already in its uncommitted ancestors (`exclude`). */
-  private buildPayload(exclude: Set<string>): { payload: Uint8Array; namespaceRoot: Uint8Array } {
+  private buildPayload(
+    exclude: Set<string>,
+    epochChange: EpochChangeCommitment | undefined,
+  ): { payload: Uint8Array; namespaceRoot: Uint8Array } {
     const batches = this.quorumStore.pullPayload({
       maxBytes: this.o.maxBlockBytes ?? 8 * 1024 * 1024,
       maxBatches: 256,
       exclude,
     });
-    const transactions = this.quorumStore.transactionsOf(batches);
+    if (epochChange) batches.system = [encodeEpochChange(epochChange)];
+    const transactions = this.transactionsOf(batches);
     return {
       payload: encodeBlockBatches(batches),
       namespaceRoot: namespaceRoot({ groups: groupByNamespace(transactions) }),
@@ -490,21 +576,26 @@ export class ValidatorNode {
           // queue goes on (the write joins the store's group commit).
           const seq = e.seq;
           this.o.store.saveSafetyState(e.state).then(
-            () => this.serial(() => this.applyConsensus(this.replica.handle({ type: "persisted", seq }, this.now()))),
+            () => this.serial(() => this.applyConsensus(this.consensus.handle({ type: "persisted", seq }, this.now()))),
             (err: unknown) => this.log.warn({ err: String(err) }, "could not persist the safety state; staying silent"),
           );
           break;
         }
         case "set-timer": {
+          const timer = {
+            type: "timer" as const,
+            round: e.round,
+            ...(e.epoch === undefined ? {} : { epoch: e.epoch }),
+          };
           const t = setTimeout(() => {
             this.timers.delete(t);
-            this.serial(() => this.applyConsensus(this.replica.handle({ type: "timer", round: e.round }, this.now())));
+            this.serial(() => this.applyConsensus(this.consensus.handle(timer, this.now())));
           }, e.delayMs);
           this.timers.add(t);
           break;
         }
         case "request-payload":
-          await this.proposeWhenDue(e.round, e.parentHash);
+          await this.proposeWhenDue(e.round, e.parentHash, e.epochChange, e.epoch);
           break;
         case "commit":
           await this.commit(e.block, e.blockHash, e.qc, e.finality);
@@ -543,7 +634,7 @@ export class ValidatorNode {
     finality: Block["justify"],
   ): Promise<void> {
     const payload = decodeBlockBatches(block.payload);
-    const transactions = this.quorumStore.transactionsOf(payload);
+    const transactions = this.transactionsOf(payload);
     const height = block.header.height;
     const txIndex = this.softBlocks.get(toHex(blockHash))?.index ?? indexTransactions(transactions, height);
     for (const t of txIndex) t.pendingHere = this.pendingHere.delete(toHex(t.hash));
@@ -590,7 +681,7 @@ export class ValidatorNode {
     for (const { key, block, batches } of chain.reverse()) {
       let transactions: Transaction[];
       try {
-        transactions = this.quorumStore.transactionsOf(batches);
+        transactions = this.transactionsOf(batches);
       } catch {
         return; // batch data not here (cannot happen for a block consensus accepted); soft is only a hint
       }

@@ -164,6 +164,7 @@ export const storeKey = {
   dissemination: "meta:dissemination",
   block: (height: number) => `block:${heightId(height)}`,
   qc: (height: number) => `qc:${heightId(height)}`,
+  finalityAt: (height: number) => `final:${heightId(height)}`,
   blockHash: (hash: Uint8Array) => `hash:${hex(hash)}`,
   tx: (hash: Uint8Array) => `tx:${hex(hash)}`,
   pending: (hash: Uint8Array) => `pending:${hex(hash)}`,
@@ -313,7 +314,7 @@ export class NodeStore {
     }
     const ops: Op[] = [];
     let prev = this.head;
-    for (const { block, blockHash, qc } of entries) {
+    for (const { block, blockHash, qc, finality } of entries) {
       const height = block.header.height;
       const expected = prev === null ? null : prev.height + 1;
       if (expected === null ? height !== 0 && height !== 1 : height !== expected)
@@ -332,6 +333,9 @@ export class NodeStore {
         { type: "put", key: storeKey.qc(height), value: encodeQuorumCertificate(qc) },
         { type: "put", key: storeKey.blockHash(blockHash), value: packr.pack(height) },
       );
+      // The block a commit ends at is finalized directly by this certificate: keep it for that height.
+      if (bytesEqual(finality.committedHash, blockHash))
+        ops.push({ type: "put", key: storeKey.finalityAt(height), value: encodeQuorumCertificate(finality) });
       prev = { height, blockHash };
     }
     const first = (entries[0] as CommitEntry).block.header.height;
@@ -392,6 +396,17 @@ export class NodeStore {
     if (block === null || qc === null)
       throw new StoreCorruptError(storeKey.head, new Error(`head height ${head.height} has no block or QC`));
     return { height: head.height, block, blockHash: new Uint8Array(head.blockHash), qc };
+  }
+
+  /**
+   * The certificate that finalized the block at `height` directly (its
+   * `committedHash` is that block), if a commit ended there. An epoch's last
+   * block has one from its own epoch's committee, whatever the next epoch's
+   * first QC says about it.
+   */
+  async getFinalityAt(height: number): Promise<QuorumCertificate | null> {
+    if (!Number.isSafeInteger(height) || height < 0) return null;
+    return this.read(storeKey.finalityAt(height), (b) => decodeQuorumCertificate(b, this.limits));
   }
 
   /** The finality certificate stored with the latest commit. */
