@@ -348,7 +348,8 @@ export const status = {
 } as const;
 
 export const validators = {
-  summary: "The validator set",
+  summary: "The validator set of the current epoch, or of `?epoch=N` (any epoch up to the next)",
+  querystring: { type: "object", properties: { epoch: heightParam } },
   response: {
     200: {
       type: "object",

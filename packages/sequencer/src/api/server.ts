@@ -457,8 +457,12 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     counters: { ...node.counters },
   }));
 
-  app.get("/v1/validators", { schema: S.validators }, async () => {
-    const current = node.consensus.committee.validators;
+  app.get<{ Querystring: { epoch?: string } }>("/v1/validators", { schema: S.validators }, async (request) => {
+    const at = request.query.epoch === undefined ? node.consensus.epoch : parseHeight(request.query.epoch);
+    // Known for every epoch up to the next one (which the current epoch's last block commits to).
+    if (at > node.consensus.epoch + 1)
+      throw new ApiError(404, "NOT_FOUND", `epoch ${at} is beyond the next epoch (${node.consensus.epoch + 1})`);
+    const current = node.committee(at).validators;
     return {
       epoch: current.epoch,
       hash: toHex(current.hash),

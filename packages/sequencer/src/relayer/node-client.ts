@@ -5,6 +5,7 @@
  * attestations come from each validator in turn.
  */
 import { type BlockHeader, fromHex, type QuorumCertificate, type Validator } from "@ordo/core";
+import { type EpochChange, epochChangeFromJson, finalityFromJson } from "@ordo/light-client";
 import type { ProofBundle } from "@ordo/prover";
 import { headerFromJson, type NamespaceProofJson, quorumCertificateFromJson } from "../api/json.js";
 
@@ -56,9 +57,10 @@ export class NodeClient {
     return request(`${this.url}/v1/status`);
   }
 
-  async validators(): Promise<{ epoch: number; validators: Pick<Validator, "publicKey" | "stake">[] }> {
+  /** The committee of `epoch` (default: the node's current epoch). */
+  async validators(epoch?: number): Promise<{ epoch: number; validators: Pick<Validator, "publicKey" | "stake">[] }> {
     const v = await request<{ epoch: number; validators: { publicKey: string; stake: string }[] }>(
-      `${this.url}/v1/validators`,
+      `${this.url}/v1/validators${epoch === undefined ? "" : `?epoch=${epoch}`}`,
     );
     return {
       epoch: v.epoch,
@@ -69,6 +71,13 @@ export class NodeClient {
   async finality(height: number): Promise<FinalityProof> {
     const f = await request<{ headers: unknown[]; certificate: unknown }>(`${this.url}/v1/blocks/${height}/finality`);
     return { headers: f.headers.map((h) => headerFromJson(h)), certificate: quorumCertificateFromJson(f.certificate) };
+  }
+
+  /** How epoch `epoch` ended: its last block's finality and the committee change that block commits to. */
+  async epochChange(epoch: number): Promise<{ finality: FinalityProof; change: EpochChange }> {
+    const r = await request<{ finality: unknown; change: unknown }>(`${this.url}/v1/epochs/${epoch}/change`);
+    const f = finalityFromJson(r.finality);
+    return { finality: { headers: f.headers, certificate: f.certificate }, change: epochChangeFromJson(r.change) };
   }
 
   async namespaceBlock(

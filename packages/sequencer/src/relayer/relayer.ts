@@ -19,6 +19,7 @@ import {
   attestedBatchArgs,
   type CommitteeArgs,
   committeeArgs,
+  epochChangeArgs,
   evmClients,
   finalityCertificateArgs,
   g2ToEip2537,
@@ -30,7 +31,7 @@ import type { Groth16Proof } from "@ordo/prover";
 import type { Logger } from "pino";
 import type { Account, Chain, Hex, PublicClient, WalletClient } from "viem";
 import type { L1Deployment, L1Rollup } from "./l1-deployment.js";
-import { NodeApiError, type NodeClient, type RollupBatchInfo } from "./node-client.js";
+import { type FinalityProof, NodeApiError, type NodeClient, type RollupBatchInfo } from "./node-client.js";
 
 export interface RelayerOptions {
   /** Validators' APIs: data from the first that answers, attestations from each. */
@@ -61,6 +62,8 @@ interface RelayerState {
 
 export interface RelayerCounters {
   certificatesPosted: number;
+  /** Committee changes moved onto the L1 light client (`submitEpochChange`). */
+  epochChanges: number;
   provenSubmissions: number;
   attestedSubmissions: number;
   batchesAdvanced: number;
@@ -71,6 +74,7 @@ export interface RelayerCounters {
 export class Relayer {
   readonly counters: RelayerCounters = {
     certificatesPosted: 0,
+    epochChanges: 0,
     provenSubmissions: 0,
     attestedSubmissions: 0,
     batchesAdvanced: 0,
@@ -180,23 +184,66 @@ export class Relayer {
     return this.node;
   }
 
-  /** The current committee (keys, stakes and their contract form), fetched once per epoch. */
-  private async committee(): Promise<Awaited<ReturnType<NodeClient["validators"]>> & { args: CommitteeArgs }> {
+  /**
+   * The committee of `epoch` (default: the node's current one) with its contract form: from `/v1/validators`
+   * for the current epoch, or as an epoch change the L1 followed delivered it.
+   */
+  private async committee(
+    epoch?: number,
+  ): Promise<Awaited<ReturnType<NodeClient["validators"]>> & { args: CommitteeArgs }> {
     const node = this.roundNode();
-    const { epoch } = await node.status();
-    let c = this.committees.get(epoch);
+    const wanted = epoch ?? (await node.status()).epoch;
+    let c = this.committees.get(wanted);
     if (!c) {
-      const v = await node.validators();
+      // Taken from the node, checked by the L1: a wrong committee only makes the certificate revert in simulation.
+      const v = await node.validators(wanted);
+      if (v.epoch !== wanted) throw new Error(`asked for the committee of epoch ${wanted}, got epoch ${v.epoch}'s`);
       c = { ...v, args: committeeArgs(v.validators) };
       this.committees.set(v.epoch, c);
     }
     return c;
   }
 
+  private async lightClientEpoch(): Promise<number> {
+    return Number(
+      await this.public.readContract({
+        address: this.o.deployment.lightClient,
+        abi: OrdoLightClientAbi,
+        functionName: "currentEpoch",
+      }),
+    );
+  }
+
+  /**
+   * Moves the L1 light client to `epoch` the way the chain did: for each epoch it is behind, the finality of
+   * that epoch's last block (by that epoch's committee), then `submitEpochChange` with the commitment's proof.
+   */
+  private async followEpochs(epoch: number): Promise<void> {
+    for (let at = await this.lightClientEpoch(); at < epoch; at++) {
+      const { finality, change } = await this.roundNode().epochChange(at);
+      await this.postCertificate(change.height, finality, at);
+      await this.send(`epoch change ${at} → ${at + 1} (block ${change.height})`, {
+        address: this.o.deployment.lightClient,
+        abi: OrdoLightClientAbi,
+        functionName: "submitEpochChange",
+        args: epochChangeArgs(change.height, change.newSet, change.proof),
+      });
+      this.committees.set(at + 1, { ...change.newSet, args: committeeArgs(change.newSet.validators) });
+      this.counters.epochChanges++;
+    }
+  }
+
   /** Posts the finality certificate that covers `height`, unless the light client has it. */
   private async ensureFinalized(height: number): Promise<void> {
     if ((await this.readLightClient("isFinalized", [BigInt(height)])) === true) return;
-    const [proof, committee] = await Promise.all([this.roundNode().finality(height), this.committee()]);
+    const proof = await this.roundNode().finality(height);
+    await this.followEpochs(proof.certificate.epoch);
+    await this.postCertificate(height, proof, proof.certificate.epoch);
+  }
+
+  private async postCertificate(height: number, proof: FinalityProof, epoch: number): Promise<void> {
+    if ((await this.readLightClient("isFinalized", [BigInt(height)])) === true) return;
+    const committee = await this.committee(epoch);
     const args = finalityCertificateArgs(proof.headers, proof.certificate, committee.args);
     await this.send(`finality certificate for heights ${height}..${proof.headers.at(-1)?.height}`, {
       address: this.o.deployment.lightClient,
@@ -286,6 +333,8 @@ export class Relayer {
   /** Collects attestations until signers hold more than 2/3 of the stake, aggregates them, and submits. */
   private async submitAttested(rollup: L1Rollup, batches: RollupBatchInfo[]): Promise<void> {
     const committee = await this.committee();
+    // The bridge takes attestations of the light client's current epoch: bring it to the validators' epoch first.
+    await this.followEpochs(committee.epoch);
     const total = committee.validators.reduce((s, v) => s + v.stake, 0n);
     const wanted = batches.map((b) => ({ namespace: rollup.namespace, height: b.height, index: b.index }));
     const signatures = new Map<number, Uint8Array>();
@@ -298,6 +347,7 @@ export class Relayer {
         const a = await node.attest(wanted);
         const key = committee.validators[a.validator]?.publicKey;
         // Each signature is checked here, so one bad validator cannot spoil the aggregate.
+        if (a.epoch !== committee.epoch) continue; // a validator in another epoch signs for another committee
         if (!key || signatures.has(a.validator) || !blstBackend.verify(key, a.digest, a.signature)) continue;
         if (digest && toHex(digest) !== toHex(a.digest)) continue;
         digest = a.digest;
