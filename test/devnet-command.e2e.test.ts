@@ -1,13 +1,14 @@
 /**
  * `ordo devnet` — the README's first quick-start line — starts a network with its prover market and its L1,
- * reports on it, proves a rollup's transfers, carries their state root to the L1 by both bridge paths, posts
- * their blocks to the embedded DA layer and as EIP-4844 blobs to the L1, and stops cleanly on Ctrl-C.
+ * reports on it, proves a rollup's transfers, carries their state root to the L1 by both bridge paths (the L1
+ * light client following the committee changes of epochs every 40 blocks), posts their blocks to the embedded
+ * DA layer and as EIP-4844 blobs to the L1, and stops cleanly on Ctrl-C.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { OrdoRollupBridgeAbi } from "@ordo/l1-bridge";
+import { OrdoLightClientAbi, OrdoRollupBridgeAbi } from "@ordo/l1-bridge";
 import { encodeTransfer } from "@ordo/prover";
 import { type Address, createPublicClient, http } from "viem";
 import { afterAll, expect, it } from "vitest";
@@ -34,6 +35,9 @@ it("starts 4 validators, 3 provers and an L1; proves rollup transfers and lands 
       "24100",
       "--interval-ms",
       "500",
+      // Short epochs, so the run crosses several: the relayer must move the L1 light client along.
+      "--epoch-length",
+      "40",
       "--dir",
       dir,
     ],
@@ -53,7 +57,7 @@ it("starts 4 validators, 3 provers and an L1; proves rollup transfers and lands 
   expect(out).toMatch(/validator 3: http:\/\/127\.0\.0\.1:24103/);
   expect(out).toMatch(/l1: anvil http:\/\/127\.0\.0\.1:24645/);
   expect(out).toMatch(
-    /height \d+ +tx\/s [\d.]+ +p50 submit→final (\d+ ms|n\/a) +validators up 4\/4 +provers up 3\/3 +rollups proven 1: \d+\/\d+ 2: \d+\/\d+ +l1 finalized \d+/,
+    /height \d+ \(epoch \d+\) +tx\/s [\d.]+ +p50 submit→final (\d+ ms|n\/a) +validators up 4\/4 +provers up 3\/3 +rollups proven 1: \d+\/\d+ 2: \d+\/\d+ +l1 finalized \d+/,
   );
   // The hint the devnet prints is a working transfer for rollup 1; the provers prove it.
   const hint = /prove a transfer: curl -X POST -H 'content-type: application\/json' -d '([^']+)' (\S+)/.exec(out);
@@ -105,6 +109,19 @@ it("starts 4 validators, 3 provers and an L1; proves rollup transfers and lands 
   const paths = advanced.filter((e) => e.args.namespace === 1).map((e) => e.args.path);
   expect(new Set(paths)).toEqual(new Set([0, 1])); // Proven and Attested
   expect(advanced.filter((e) => e.args.namespace === 1).at(-1)?.args.newRoot).toBe(onL1);
+  // Epochs: the validators moved on, and the L1 light client followed each committee change the chain committed to.
+  const status = (await (await fetch("http://127.0.0.1:24100/v1/status")).json()) as { epoch: number };
+  expect(status.epoch).toBeGreaterThanOrEqual(1);
+  const lightClient = (JSON.parse(await readFile(join(dir, "l1-deployment.json"), "utf8")) as { lightClient: Address })
+    .lightClient;
+  const changes = await l1.getContractEvents({
+    address: lightClient,
+    abi: OrdoLightClientAbi,
+    eventName: "EpochChanged",
+    fromBlock: 0n,
+  });
+  expect(changes.length).toBeGreaterThanOrEqual(1);
+  expect(changes.map((e) => Number(e.args.epoch))).toEqual(changes.map((_, i) => i + 1));
 
   // DA: validator 0 posted the transfer's block to the embedded layer and, as EIP-4844 blobs, to the L1: a type-3
   // transaction in an L1 block whose versioned hashes are the receipt's.

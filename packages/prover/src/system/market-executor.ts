@@ -6,6 +6,7 @@
  * prover market, then the block's batches of registered rollups as new jobs.
  * Deterministic: the same blocks give the same market on every validator.
  */
+import { decodeEpochChange } from "@ordo/core";
 import { ProverMarket } from "../market/market.js";
 import type { FinalizedBatch, MarketConfig, MarketEvent, MarketTransaction } from "../market/types.js";
 import { CIRCUITS, circuitByName, type ProofSystem, type RollupCircuit } from "../rollup/circuits.js";
@@ -75,6 +76,8 @@ export class MarketExecutor {
     const events: MarketEvent[] = [];
     for (const t of transactions) {
       if (t.namespace !== SYSTEM_NAMESPACE) continue;
+      // Consensus's own system transaction (the epoch's last block commits to the next committee): not the market's.
+      if (decodeEpochChange(t.data)) continue;
       const tx = this.admit(t.data);
       if (!tx) continue;
       // A rollup nobody could prove would only turn into slashed jobs: refuse circuits this network cannot verify.

@@ -19,6 +19,9 @@ import {
 import { int } from "./usage.js";
 import { type NodeStatus, nodeStatus, startValidatorProcesses, stopProcesses } from "./validator-processes.js";
 
+/** Blocks per epoch in the devnet: a few minutes at the idle pace (a few blocks a second). */
+export const DEVNET_EPOCH_LENGTH = 600;
+
 /** Submits one probe transaction and resolves with its submit→final latency (ms), or null. */
 async function probe(api: string, k: number): Promise<number | null> {
   const t0 = performance.now();
@@ -53,6 +56,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
       provers: { type: "string" },
       "l1-port": { type: "string" },
       "no-l1": { type: "boolean" },
+      "epoch-length": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -64,6 +68,9 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
   const interval = Number(values["interval-ms"] ?? 3000);
   const proverCount = int("provers", values.provers, 3, 0, 16);
   const l1Port = int("l1-port", values["l1-port"], apiPort + 545, 1, 65535);
+  // Epochs by default, so the devnet shows committee changes reaching light clients and the L1; 0 turns them off.
+  const epochLength = int("epoch-length", values["epoch-length"], DEVNET_EPOCH_LENGTH, 0, Number.MAX_SAFE_INTEGER);
+  if (epochLength === 1) throw new Error("--epoch-length must be 0 (one endless epoch) or at least 2");
   // The L1 starts first: validator 0 posts DA blobs to it from its first block.
   const anvil = values["no-l1"] ? null : await startAnvil({ port: l1Port });
   process.stdout.write("starting validators...\n");
@@ -73,6 +80,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
     apiPort,
     cli: [...process.execArgv, ...cli],
     provers: proverCount,
+    ...(epochLength > 0 ? { epochLength } : {}),
     ...(values.dir ? { dir: values.dir } : {}),
     ...(anvil ? { beforeStart: (dir: string) => configureDevnetBlobs(dir, anvil) } : {}),
   });
@@ -167,7 +175,7 @@ export async function devnet(args: string[], help: string, cli: string[]): Promi
     const onL1 = l1 ? await l1.progress() : null;
     const proversUp = provers.filter((p) => p.exitCode === null && p.signalCode === null).length;
     process.stdout.write(
-      `height ${height}  tx/s ${tps.toFixed(1)}  p50 submit→final ${p50}  validators up ${up.length}/${n}${
+      `height ${height} (epoch ${Math.max(0, ...up.map((s) => s.epoch))})  tx/s ${tps.toFixed(1)}  p50 submit→final ${p50}  validators up ${up.length}/${n}${
         proverCount > 0 ? `  provers up ${proversUp}/${proverCount}${rollups ? `  ${rollups}` : ""}` : ""
       }${onL1 ? `  ${onL1}` : ""}\n`,
     );

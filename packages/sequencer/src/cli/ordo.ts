@@ -47,7 +47,7 @@ possession and peer id to put in a genesis file. Refuses to overwrite keys.
   "relayer start": RELAYER_START_HELP,
   "light verify": LIGHT_VERIFY_HELP,
   devnet: `Usage: ordo devnet [--validators N] [--provers K] [--base-port P] [--api-port P] [--dir DIR]
-                   [--interval-ms MS] [--l1-port P] [--no-l1]
+                   [--interval-ms MS] [--l1-port P] [--no-l1] [--epoch-length B]
 
 Creates a fresh network (in DIR, or a temporary directory removed on exit),
 starts each validator as its own process with its own data dir and ports
@@ -64,7 +64,10 @@ advances rollup 1 by both paths (proven and attested, alternately) and rollup
 status line every few seconds: height, finalized tx/s, p50 submit-to-final
 latency of a probe transaction, validators and provers up, each rollup's
 proven/finalized batches, and the L1's finalized height and each rollup's
-last batch on the L1. Ctrl-C stops every process cleanly.
+last batch on the L1. Consensus changes epoch every B blocks (default 600; 0
+for one endless epoch): each epoch's last block commits to the next committee,
+the relayer moves the L1 light client along, and \`ordo light verify\` follows
+the changes from any validator. Ctrl-C stops every process cleanly.
 `,
   load: `Usage: ordo load [--rate R] [--namespaces K] [--size BYTES] [--api URL,URL,...] [--seconds S]
 

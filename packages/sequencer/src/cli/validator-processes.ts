@@ -7,6 +7,7 @@ import { genesisCreate } from "./genesis-create.js";
 
 export interface NodeStatus {
   committedHeight: number;
+  epoch: number;
   counters: { transactionsFinal: number };
 }
 
@@ -54,6 +55,8 @@ export async function startValidatorProcesses(o: {
   cli: string[];
   /** Prover keys (and market balances) to create in the genesis (default 3). */
   provers?: number;
+  /** Blocks per epoch in the genesis (default: one endless epoch). */
+  epochLength?: number;
   /** Runs after the genesis and configs are written, before any validator starts (e.g. to adjust a node.json). */
   beforeStart?: (dir: string) => Promise<void>;
   stdio?: "inherit" | "ignore";
@@ -71,6 +74,7 @@ export async function startValidatorProcesses(o: {
     String(o.apiPort),
     "--provers",
     String(o.provers ?? 3),
+    ...(o.epochLength ? ["--epoch-length", String(o.epochLength)] : []),
   ]);
   await o.beforeStart?.(dir);
   const apis = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${o.apiPort + i}`);

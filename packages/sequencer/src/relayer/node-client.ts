@@ -94,6 +94,19 @@ export class NodeClient {
     };
   }
 
+  /** Heights in `from..to` where `namespace` has transactions (paged through the ranged namespace query). */
+  async heightsWithTransactions(namespace: number, from: number, to: number): Promise<number[]> {
+    const out: number[] = [];
+    for (let at: number | null = from; at !== null && at <= to; ) {
+      const page: { blocks: { height: number; transactions: string[] }[]; next: number | null } = await request(
+        `${this.url}/v1/namespaces/${namespace}/blocks?from=${at}&to=${to}&limit=256`,
+      );
+      for (const b of page.blocks) if (b.transactions.length > 0) out.push(b.height);
+      at = page.next;
+    }
+    return out;
+  }
+
   async rollupBatches(namespace: number, from: number, limit = 256): Promise<RollupBatchInfo[]> {
     const r = await request<{
       batches: (Omit<RollupBatchInfo, "oldRoot" | "newRoot" | "commitment"> & {

@@ -58,6 +58,8 @@ interface RelayerState {
   /** A transaction sent and not yet seen mined: settled first after a restart. */
   pending: { hash: Hex; what: string } | null;
   lastCadenceAt: number;
+  /** Heights up to here were checked for rollup data before the L1 left their epoch. */
+  scannedHeight: number;
 }
 
 export interface RelayerCounters {
@@ -86,7 +88,7 @@ export class Relayer {
   private readonly account: Account;
   private readonly public: PublicClient;
   private readonly wallet: WalletClient;
-  private state: RelayerState = { submissions: {}, pending: null, lastCadenceAt: 0 };
+  private state: RelayerState = { submissions: {}, pending: null, lastCadenceAt: 0, scannedHeight: 0 };
   private nonce: number | null = null;
   /** The validator this round reads from (chosen by `round`). */
   private node: NodeClient | null = null;
@@ -221,6 +223,7 @@ export class Relayer {
   private async followEpochs(epoch: number): Promise<void> {
     for (let at = await this.lightClientEpoch(); at < epoch; at++) {
       const { finality, change } = await this.roundNode().epochChange(at);
+      await this.finalizeRollupHeights(change.height, at);
       await this.postCertificate(change.height, finality, at);
       await this.send(`epoch change ${at} → ${at + 1} (block ${change.height})`, {
         address: this.o.deployment.lightClient,
@@ -231,6 +234,30 @@ export class Relayer {
       this.committees.set(at + 1, { ...change.newSet, args: committeeArgs(change.newSet.validators) });
       this.counters.epochChanges++;
     }
+  }
+
+  /**
+   * Once the L1 moves past epoch `epoch`, no certificate of that epoch's committee can reach it: first finalize
+   * every height up to `end` (the epoch's last block) where a registered rollup has transactions, which its
+   * batches will point at later.
+   */
+  private async finalizeRollupHeights(end: number, epoch: number): Promise<void> {
+    const from = this.state.scannedHeight + 1;
+    const heights = new Set<number>();
+    for (const rollup of this.o.deployment.rollups)
+      for (const h of await this.roundNode().heightsWithTransactions(rollup.namespace, from, end)) heights.add(h);
+    for (const h of [...heights].sort((a, b) => a - b)) {
+      if ((await this.readLightClient("isFinalized", [BigInt(h)])) === true) continue;
+      const proof = await this.roundNode().finality(h);
+      // A height of an epoch the L1 never held (before it was deployed) can no longer be finalized there.
+      if (proof.certificate.epoch !== epoch) {
+        this.o.log.warn({ height: h, epoch: proof.certificate.epoch }, "rollup data in an epoch the L1 has passed");
+        continue;
+      }
+      await this.postCertificate(h, proof, epoch);
+    }
+    this.state.scannedHeight = Math.max(this.state.scannedHeight, end);
+    await this.save();
   }
 
   /** Posts the finality certificate that covers `height`, unless the light client has it. */
@@ -444,9 +471,11 @@ async function loadState(path: string): Promise<RelayerState> {
       submissions: s.submissions ?? {},
       pending: s.pending && /^0x[0-9a-f]{64}$/.test(s.pending.hash) ? s.pending : null,
       lastCadenceAt: typeof s.lastCadenceAt === "number" ? s.lastCadenceAt : 0,
+      scannedHeight: typeof s.scannedHeight === "number" ? s.scannedHeight : 0,
     };
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { submissions: {}, pending: null, lastCadenceAt: 0 };
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      return { submissions: {}, pending: null, lastCadenceAt: 0, scannedHeight: 0 };
     throw new Error(`cannot read the relayer state ${path}: ${(e as Error).message}`);
   }
 }
