@@ -67,6 +67,11 @@ export async function lightVerify(args: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof LightClientError) {
       process.stderr.write(`NOT verified [${e.code}]: ${e.message}\n`);
+      // The node's own committee is of its current epoch: a height of an earlier epoch needs an earlier anchor.
+      if (e.code === "STALE_EPOCH" && !values.genesis)
+        process.stderr.write(
+          "fix: the trust anchor is the node's current committee, later than this height's; pass --genesis FILE to follow committee changes from genesis\n",
+        );
       process.exit(1);
     }
     throw e;
