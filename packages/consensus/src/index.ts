@@ -27,3 +27,25 @@ export {
   SafetyRules,
   type SafetyState,
 } from "./safety-rules.js";
+export {
+  type StakingAccount,
+  type StakingConfig,
+  type StakingEvent,
+  type StakingGenesis,
+  StakingLedger,
+  type StakingLedgerSnapshot,
+  type UnbondingEntry,
+} from "./staking/staking-ledger.js";
+export {
+  decodeStakingTransaction,
+  type EvidenceTransaction,
+  encodeStakingTransaction,
+  isStakingTransaction,
+  type JoinTransaction,
+  type LeaveTransaction,
+  MAX_STAKING_TRANSACTION_BYTES,
+  type StakingTransaction,
+  signStakingTransaction,
+  stakingSigningDigest,
+  type UnsignedStakingTransaction,
+} from "./staking/staking-transaction.js";

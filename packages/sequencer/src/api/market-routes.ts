@@ -81,7 +81,8 @@ export function registerMarketRoutes(
     notFound: (message: string) => Error;
     /** Signs a digest with this validator's consensus key: enables `POST /v1/market/attestations`. */
     /** `epoch` is read at each request: the attestation names the epoch this validator is in. */
-    attest?: { epoch: () => number; self: number; sign: (digest: Uint8Array) => Uint8Array };
+    /** `self` is this validator's index in the current committee, or null while it is in none. */
+    attest?: { epoch: () => number; self: () => number | null; sign: (digest: Uint8Array) => Uint8Array };
   },
 ): void {
   const { market } = o;
@@ -240,6 +241,8 @@ export function registerMarketRoutes(
       "/v1/market/attestations",
       { schema: attestationSchema },
       async (request) => {
+        const self = attest.self();
+        if (self === null) throw o.notFound("this validator is not in the current committee: it attests nothing");
         const statements: BatchStatement[] = request.body.batches.map(({ namespace, height, index }) => {
           const b = market.executor.rollup(namespace)?.batch(height, index);
           if (!b?.proven)
@@ -252,7 +255,7 @@ export function registerMarketRoutes(
         return {
           chainId: o.chainId,
           epoch,
-          validator: attest.self,
+          validator: self,
           statements: statements.map((s) => ({
             ...s,
             oldRoot: fieldHex(s.oldRoot),

@@ -15,6 +15,7 @@ import "@ordo/core";
 import websocket from "@fastify/websocket";
 import {
   type BlockHeader,
+  blstBackend,
   bytesEqual,
   decodeEpochChange,
   epochEndHeight,
@@ -47,6 +48,7 @@ import {
 import { registerNamespaceStream, type StreamOptions } from "./namespace-stream.js";
 import { buildOpenApi, type RouteDoc } from "./openapi.js";
 import * as S from "./schemas.js";
+import { registerStakingRoutes } from "./staking-routes.js";
 
 /** Largest request body accepted, in bytes. */
 export const API_BODY_LIMIT = 1024 * 1024;
@@ -437,7 +439,19 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
       submitSystem: async (data) => submit({ namespace: 0, data }, app.log, { system: true }),
       invalid: (message) => new ApiError(400, "INVALID_INPUT", message),
       notFound: (message) => new ApiError(404, "NOT_FOUND", message),
-      ...(o.sign ? { attest: { epoch: () => node.consensus.epoch, self: o.self, sign: o.sign } } : {}),
+      ...(o.sign
+        ? { attest: { epoch: () => node.consensus.epoch, self: () => node.consensus.selfIndex, sign: o.sign } }
+        : {}),
+    });
+
+  if (node.staking)
+    registerStakingRoutes(app, {
+      staking: node.staking,
+      chainId: o.chainId,
+      bls: blstBackend,
+      submitSystem: async (data) => submit({ namespace: 0, data }, app.log, { system: true }),
+      invalid: (message) => new ApiError(400, "INVALID_INPUT", message),
+      notFound: (message) => new ApiError(404, "NOT_FOUND", message),
     });
 
   void app.register(websocket, { options: { maxPayload: 1024 } });
@@ -462,7 +476,8 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     // Known for every epoch up to the next one (which the current epoch's last block commits to).
     if (at > node.consensus.epoch + 1)
       throw new ApiError(404, "NOT_FOUND", `epoch ${at} is beyond the next epoch (${node.consensus.epoch + 1})`);
-    const current = node.committee(at).validators;
+    const current = node.committee(at)?.validators;
+    if (!current) throw new ApiError(404, "NOT_FOUND", `the committee of epoch ${at} is no longer kept here`);
     return {
       epoch: current.epoch,
       hash: toHex(current.hash),
@@ -488,7 +503,8 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     const system = payload.groups.find((g) => g.namespace === SYSTEM_NAMESPACE)?.transactions ?? [];
     const index = system.findIndex((t) => decodeEpochChange(t)?.nextEpoch === epoch + 1);
     if (index < 0) throw new ApiError(500, "INTERNAL", `block ${height} carries no epoch-change commitment`);
-    const next = node.committee(epoch + 1).validators;
+    const next = node.committee(epoch + 1)?.validators;
+    if (!next) throw new ApiError(404, "NOT_FOUND", `the committee of epoch ${epoch + 1} is no longer kept here`);
     return {
       finality: finalityToJson({ height, certifiedHeight: height, headers: [block.header], certificate }),
       change: epochChangeToJson({

@@ -34,6 +34,11 @@ export interface GenesisFile {
   validators: GenesisValidator[];
   /** Blocks per epoch (≥ 2); absent: one endless epoch. Each epoch's last block commits to the next committee. */
   epochLength?: number;
+  /**
+   * Committees chosen by staking (with `epochLength`): free balances (decimal) by validator BLS public key
+   * (0x-hex), for top-ups; genesis validators start bonded with their stakes. Members stay genesis validators.
+   */
+  staking?: { balances: Record<string, string> };
   /** The prover market's genesis: spendable balances (decimal strings) by account (0x-hex ed25519 public key). */
   market?: {
     balances: Record<string, string>;
@@ -92,6 +97,22 @@ export function marketBalances(file: GenesisFile): Record<string, bigint> {
         `genesis "market.balances": ${account} = ${amount} is not an account and a decimal amount`,
       );
     out[account] = BigInt(amount);
+  }
+  return out;
+}
+
+/** The staking genesis of a file (balances as bigints by `toHex` key), or null when it has none. */
+export function stakingBalances(file: GenesisFile): Map<string, bigint> | null {
+  if (!file.staking) return null;
+  if (file.epochLength === undefined)
+    throw new InvalidConfigError('genesis "staking" needs "epochLength": committees change only at epoch boundaries');
+  const out = new Map<string, bigint>();
+  for (const [key, amount] of Object.entries(file.staking.balances ?? {})) {
+    if (!/^0x[0-9a-f]{96}$/.test(key) || !/^[0-9]{1,28}$/.test(amount))
+      throw new InvalidConfigError(
+        `genesis "staking.balances": ${key} = ${amount} is not a BLS public key and a decimal amount`,
+      );
+    out.set(key, BigInt(amount));
   }
   return out;
 }
@@ -223,6 +244,7 @@ export async function readGenesis(path: string): Promise<{ file: GenesisFile; va
   // Refuse a malformed market genesis at start, not at the first block.
   marketBalances(raw as GenesisFile);
   marketConfig(raw as GenesisFile);
+  stakingBalances(raw as GenesisFile);
   return { file: raw as GenesisFile, validators };
 }
 

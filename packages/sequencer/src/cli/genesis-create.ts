@@ -50,7 +50,8 @@ export async function genesisCreate(args: string[]): Promise<void> {
     chainId,
     timestampMs: Date.now(),
     validators: [],
-    ...(epochLength > 0 ? { epochLength } : {}),
+    // With epochs, committees come from staking; each validator gets a free balance to top up its bond with.
+    ...(epochLength > 0 ? { epochLength, staking: { balances: {} } } : {}),
     // Windows of several blocks: a prover's sealed bid or reveal takes a few blocks to be sequenced.
     market: { balances: {}, config: { commitWindow: 12, revealWindow: 12, slotInterval: 6 } },
   };
@@ -70,6 +71,7 @@ export async function genesisCreate(args: string[]): Promise<void> {
       peerId,
       addrs: [`/ip4/127.0.0.1/tcp/${basePort + i}/p2p/${peerId}`],
     });
+    if (genesis.staking) genesis.staking.balances[toHex(key.publicKey)] = "1000";
     const config: NodeConfigFile = {
       genesis: "../genesis.json",
       self: i,

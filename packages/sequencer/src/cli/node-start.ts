@@ -8,12 +8,12 @@ import { pino } from "pino";
 import { createApiServer } from "../api/server.js";
 import { startDaService } from "../da/da-service.js";
 import { MarketService } from "../market/market-service.js";
-import { ValidatorNode } from "../node/validator-node.js";
+import { DEFAULT_STAKING_CONFIG, ValidatorNode } from "../node/validator-node.js";
 import { loadOrCreatePeerKey } from "../p2p/peer-key.js";
 import { createTransport } from "../p2p/transport.js";
 import { NodeStore } from "../storage/node-store.js";
 import { externalDaLayers } from "./da-layers.js";
-import { marketBalances, marketConfig, readBlsKeyFile, readGenesis, readNodeConfig } from "./files.js";
+import { marketBalances, marketConfig, readBlsKeyFile, readGenesis, readNodeConfig, stakingBalances } from "./files.js";
 
 export async function nodeStart(args: string[], help: string): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: "string" }, help: { type: "boolean" } } });
@@ -45,6 +45,7 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
     validators,
     timestampMs: genesisFile.timestampMs,
   });
+  const staking = stakingBalances(genesisFile);
   const node = await ValidatorNode.start({
     chainId: genesisFile.chainId,
     self: config.self,
@@ -56,6 +57,7 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
     logger: log,
     ...(config.baseTimeoutMs ? { baseTimeoutMs: config.baseTimeoutMs } : {}),
     ...(genesisFile.epochLength ? { epochLength: genesisFile.epochLength } : {}),
+    ...(staking ? { staking: { config: DEFAULT_STAKING_CONFIG, balances: staking } } : {}),
   });
   node.onCommit((e) => log.debug({ height: e.height, transactions: e.transactions.length }, "committed"));
   const market = new MarketService(

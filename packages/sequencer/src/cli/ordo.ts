@@ -15,6 +15,7 @@ import { L1_DEPLOY_HELP, RELAYER_START_HELP } from "./l1-help.js";
 import { LIGHT_VERIFY_HELP } from "./light-verify-help.js";
 import { PROVER_START_HELP } from "./prover-start-help.js";
 import { ROLLUP_REGISTER_HELP } from "./rollup-register-help.js";
+import { STAKING_HELP } from "./staking.js";
 import { UsageError } from "./usage.js";
 
 const HELP: Record<string, string> = {
@@ -31,6 +32,8 @@ Commands:
   l1 deploy         deploy Ordo's L1 contracts (light client, verifier, bridge) for a network
   relayer start     carry finality and proven rollup state roots to the L1
   light verify      verify a height's finality (and a namespace's complete batch) from an untrusted node
+  staking join      bond stake as a validator (or add to it)
+  staking leave     unbond a validator's stake: it leaves the committee two epochs later
 
 Run \`ordo <command> --help\` for a command's options.
 `,
@@ -46,6 +49,8 @@ possession and peer id to put in a genesis file. Refuses to overwrite keys.
   "l1 deploy": L1_DEPLOY_HELP,
   "relayer start": RELAYER_START_HELP,
   "light verify": LIGHT_VERIFY_HELP,
+  "staking join": STAKING_HELP,
+  "staking leave": STAKING_HELP,
   devnet: `Usage: ordo devnet [--validators N] [--provers K] [--base-port P] [--api-port P] [--dir DIR]
                    [--interval-ms MS] [--l1-port P] [--no-l1] [--epoch-length B]
 
@@ -133,6 +138,11 @@ async function main(argv: string[]): Promise<void> {
     case "light verify": {
       const { lightVerify } = await import("./light-verify.js");
       return lightVerify(rest);
+    }
+    case "staking join":
+    case "staking leave": {
+      const { staking } = await import("./staking.js");
+      return staking(b as string, rest);
     }
     case "rollup register": {
       const { rollupRegister } = await import("./rollup-register.js");

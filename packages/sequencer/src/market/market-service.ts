@@ -3,6 +3,7 @@
  * height order. The market is derived state: at start it is rebuilt by
  * replaying the committed blocks in LevelDB, then it follows new commits.
  */
+import { isStakingTransaction } from "@ordo/consensus";
 import { type ExecutorOptions, MarketExecutor } from "@ordo/prover";
 import { blockTransactions } from "../api/namespace-blocks.js";
 import type { ValidatorNode } from "../node/validator-node.js";
@@ -54,7 +55,9 @@ export class MarketService {
 
   private async execute(height: number, transactions: { namespace: number; data: Uint8Array }[]): Promise<void> {
     if (height !== this.executed + 1) return; // already executed (replay overlap) or out of order
-    await this.executor.executeBlock(height, transactions);
+    // Staking transactions share namespace 0 with the market's: they are the staking ledger's, not refused here.
+    const ours = transactions.filter((t) => t.namespace !== 0 || !isStakingTransaction(t.data));
+    await this.executor.executeBlock(height, ours);
     this.executed = height;
   }
 }

@@ -4,16 +4,20 @@
  * and feeds back events. Every call into a core runs on one serial queue, so
  * the cores see one event at a time, in order, as in the simulator.
  */
+import { blockTransactions } from "../api/namespace-blocks.js";
 import { isDaFrame } from "../da/da-codec.js";
 import "@ordo/core";
 import {
   type ConsensusEffect,
   type EpochCommittee,
   EpochManager,
+  encodeStakingTransaction,
   genesisQc,
   type PayloadContext,
   type Replica,
   type SafetyState,
+  type StakingConfig,
+  StakingLedger,
 } from "@ordo/consensus";
 import {
   type Block,
@@ -68,6 +72,12 @@ export interface ValidatorNodeOptions {
    * to the next epoch's set, which light clients and the L1 follow.
    */
   epochLength?: number;
+  /**
+   * Committees chosen by staking (needs `epochLength`): the node runs the staking ledger over every committed
+   * block's system transactions, and each epoch's committee is the one the ledger selected. Members are
+   * genesis validators only (their peers are the ones this node knows), which `balances` keys should be.
+   */
+  staking?: { config: Omit<StakingConfig, "chainId" | "schedule">; balances: ReadonlyMap<string, bigint> };
   secretKey: Uint8Array;
   store: NodeStore;
   transport: Transport;
@@ -144,6 +154,38 @@ function indexTransactions(transactions: readonly Transaction[], height: number)
   return out;
 }
 
+/** Staking rules of a network that does not set its own (`genesis.staking.config`). */
+export const DEFAULT_STAKING_CONFIG: Omit<StakingConfig, "chainId" | "schedule"> = {
+  minimumBond: 50n,
+  maxValidators: 100,
+  unbondingEpochs: 2,
+  slashBasisPoints: 5_000,
+  evidenceEpochs: 2,
+};
+
+function systemTransactionsOf(transactions: readonly Transaction[]): Uint8Array[] {
+  return transactions.filter((t) => t.namespace === SYSTEM_NAMESPACE).map((t) => t.data);
+}
+
+/** The staking ledger as of the last committed block: genesis, then every committed block's system transactions. */
+async function replayStaking(
+  o: ValidatorNodeOptions,
+  staking: NonNullable<ValidatorNodeOptions["staking"]>,
+): Promise<StakingLedger> {
+  const ledger = new StakingLedger(
+    { ...staking.config, chainId: o.chainId, schedule: { length: o.epochLength as number } },
+    { validators: { epoch: 0, validators: [...o.validators.validators] }, balances: staking.balances },
+    o.bls ?? blstBackend,
+  );
+  const latest = o.store.latestHeight ?? 0;
+  for (let h = 1; h <= latest; h++) {
+    const block = await o.store.getBlock(h);
+    if (!block) throw new Error(`the store lacks committed block ${h}`);
+    ledger.applyBlock(h, systemTransactionsOf(await blockTransactions(o.store, block)));
+  }
+  return ledger;
+}
+
 /**
  * Consensus tags are 1–8, dissemination tags 16–21, the embedded DA layer's 32–36; all encode as `[1, tag, ...]`
  * (fixarray, version, tag).
@@ -154,6 +196,8 @@ function isDisseminationFrame(bytes: Uint8Array): boolean {
 
 export class ValidatorNode {
   readonly consensus: EpochManager;
+  /** The staking ledger, when committees come from staking (`ValidatorNodeOptions.staking`). */
+  readonly staking: StakingLedger | null;
   readonly schedule: EpochSchedule;
   private readonly committees = new Map<number, EpochCommittee>();
   readonly quorumStore: QuorumStore;
@@ -186,6 +230,7 @@ export class ValidatorNode {
     safety: SafetyState | null,
     root: { block: Block; qc: Block["justify"] } | null,
     epochRoot: Block,
+    staking: StakingLedger | null,
   ) {
     this.o = o;
     this.now = o.now ?? Date.now;
@@ -202,6 +247,7 @@ export class ValidatorNode {
     });
     // No epochs: one so long that it never ends.
     this.schedule = { length: o.epochLength ?? 2 ** 40 };
+    this.staking = staking;
     this.consensus = new EpochManager(
       {
         chainId: o.chainId,
@@ -231,15 +277,24 @@ export class ValidatorNode {
   }
 
   /** Epoch `epoch`'s committee: the genesis validators, under that epoch's number (so its own set hash). */
-  committee(epoch: number): EpochCommittee {
+  committee(epoch: number): EpochCommittee | undefined {
     let c = this.committees.get(epoch);
     if (!c) {
       const v = this.o.validators;
-      const validators =
-        epoch === v.epoch
-          ? v
-          : ValidatorSet.create({ epoch, validators: [...v.validators] }, this.o.bls ?? blstBackend);
-      c = { validators, members: validators.validators.map((_, i) => i) };
+      const bls = this.o.bls ?? blstBackend;
+      let validators: ValidatorSet;
+      if (this.staking) {
+        const data = this.staking.committee(epoch);
+        if (!data) return undefined;
+        validators = ValidatorSet.create(data, bls);
+      } else validators = epoch === v.epoch ? v : ValidatorSet.create({ epoch, validators: [...v.validators] }, bls);
+      // Committee members are genesis validators: their index in the genesis set is their peer (node id).
+      const members = validators.validators.map((m) => {
+        const i = v.validators.findIndex((g) => toHex(g.publicKey) === toHex(m.publicKey));
+        if (i < 0) throw new Error(`epoch ${epoch}'s committee names ${toHex(m.publicKey)}, not a known peer`);
+        return i;
+      });
+      c = { validators, members };
       // Kept for the epochs a node is asked about (the current ones, and recent epoch changes).
       if (this.committees.size > 64) this.committees.delete(this.committees.keys().next().value as number);
       this.committees.set(epoch, c);
@@ -256,11 +311,13 @@ export class ValidatorNode {
     const epochRoot =
       epoch === 0 ? o.genesis : await o.store.getBlock(epochEndHeight({ length: o.epochLength ?? 2 ** 40 }, epoch - 1));
     if (!epochRoot) throw new Error(`the store lacks the last block of epoch ${epoch - 1}`);
+    const staking = o.staking && o.epochLength ? await replayStaking(o, o.staking) : null;
     const node = new ValidatorNode(
       o,
       safety,
       head && head.height > 0 ? { block: head.block, qc: head.qc } : null,
       epochRoot,
+      staking,
     );
     const pending = [];
     for await (const tx of o.store.loadPending()) pending.push(tx);
@@ -600,13 +657,20 @@ export class ValidatorNode {
         case "commit":
           await this.commit(e.block, e.blockHash, e.qc, e.finality);
           break;
-        case "report-evidence":
+        case "report-evidence": {
           this.counters.evidence++;
           this.log.warn(
             { evidence: e.evidence.kind, author: e.evidence.author, round: e.evidence.round },
             "equivocation",
           );
+          // Into a block, where every ledger slashes the offender (a duplicate is refused by the mempool or the ledger).
+          if (this.staking) {
+            const data = encodeStakingTransaction({ kind: "evidence", evidence: e.evidence });
+            const r = await this.submit({ namespace: SYSTEM_NAMESPACE, data }, { system: true });
+            if (!r.ok && r.code !== "DUPLICATE") this.log.warn({ code: r.code }, "could not submit the evidence");
+          }
           break;
+        }
         case "rejected":
           this.counters.rejected++;
           if (e.from !== null && e.from !== this.o.self) this.o.transport.penalize(e.from, e.reason, 1);
@@ -645,6 +709,7 @@ export class ValidatorNode {
     await this.applyDissemination(this.quorumStore.onCommitted(payload));
     await this.saveDisseminationState();
     this.forgetUpTo(height);
+    this.staking?.applyBlock(height, systemTransactionsOf(transactions));
     this.counters.commits++;
     this.counters.transactionsFinal += transactions.length;
     for (const l of this.listeners) l({ height, block, blockHash, transactions });
