@@ -18,7 +18,9 @@ and a rollup operator key (DIR/rollup-operator/system.key), each funded with
 1,000,000 in the prover market's genesis. Defaults: chain id 1, P2P ports from
 9000, API ports from 8000, 3 provers. With --epoch-length B, consensus changes
 epoch every B blocks (each epoch's last block commits to the next committee,
-which light clients and the L1 follow); without it, one endless epoch.
+which light clients and the L1 follow) and committees come from staking: each
+validator starts bonded with 100 and holds 1000 more to bond (\`ordo staking\`).
+Without it, one endless epoch.
 `;
 
 export async function genesisCreate(args: string[]): Promise<void> {
