@@ -107,11 +107,17 @@ export function stakingBalances(file: GenesisFile): Map<string, bigint> | null {
   if (file.epochLength === undefined)
     throw new InvalidConfigError('genesis "staking" needs "epochLength": committees change only at epoch boundaries');
   const out = new Map<string, bigint>();
+  const validators = new Set(file.validators.map((v) => v.publicKey.toLowerCase()));
   for (const [key, amount] of Object.entries(file.staking.balances ?? {})) {
     if (!/^0x[0-9a-f]{96}$/.test(key) || !/^[0-9]{1,28}$/.test(amount))
       throw new InvalidConfigError(
         `genesis "staking.balances": ${key} = ${amount} is not a BLS public key and a decimal amount`,
       );
+    // A committee member must be a peer the nodes know: only genesis validators may hold stake.
+    if (!validators.has(key))
+      throw new InvalidConfigError(`genesis "staking.balances": ${key} is not a genesis validator's key`, {
+        fix: 'fund only keys listed in "validators"; a validator outside the genesis file cannot join yet',
+      });
     out.set(key, BigInt(amount));
   }
   return out;

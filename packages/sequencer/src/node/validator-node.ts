@@ -66,16 +66,16 @@ export interface ValidatorNodeOptions {
   validators: ValidatorSet;
   genesis: Block;
   /**
-   * Blocks per epoch (genesis `epochLength`); absent: one endless epoch. The
-   * committee keeps the genesis validators (their indexes are the peer list's,
-   * which dissemination and DA custody use); each epoch's last block commits
-   * to the next epoch's set, which light clients and the L1 follow.
+   * Blocks per epoch (genesis `epochLength`); absent: one endless epoch. Each
+   * epoch's last block commits to the next epoch's set, which light clients
+   * and the L1 follow. Dissemination and DA custody stay with all the genesis
+   * validators (their indexes are the peer list's) whatever the committee.
    */
   epochLength?: number;
   /**
    * Committees chosen by staking (needs `epochLength`): the node runs the staking ledger over every committed
    * block's system transactions, and each epoch's committee is the one the ledger selected. Members are
-   * genesis validators only (their peers are the ones this node knows), which `balances` keys should be.
+   * genesis validators only (their peers are the ones this node knows), so `balances` holds only their keys.
    */
   staking?: { config: Omit<StakingConfig, "chainId" | "schedule">; balances: ReadonlyMap<string, bigint> };
   secretKey: Uint8Array;
@@ -276,7 +276,11 @@ export class ValidatorNode {
     return this.consensus.replica;
   }
 
-  /** Epoch `epoch`'s committee: the genesis validators, under that epoch's number (so its own set hash). */
+  /**
+   * Epoch `epoch`'s committee, with each member's node id (its index in the genesis set, which is its peer):
+   * the one the staking ledger selected, or without staking the genesis validators under that epoch's number
+   * (so each epoch has its own set hash). Undefined for an epoch the ledger does not know (any more).
+   */
   committee(epoch: number): EpochCommittee | undefined {
     let c = this.committees.get(epoch);
     if (!c) {
