@@ -1,10 +1,11 @@
 /**
  * Committees chosen by staking on real validators: a validator's leave and another's top-up, submitted over
- * the API and executed by every validator, change the committee two epochs later; the validator that left
- * keeps following as an observer; a light client that trusts only genesis follows the change of members.
+ * the API and executed by every validator, change the committee two epochs later; evidence of the leaver's
+ * double vote slashes what it still has at stake; it keeps following as an observer; a light client that
+ * trusts only genesis follows the change of members.
  */
 import { encodeStakingTransaction, signStakingTransaction } from "@ordo/consensus";
-import { blstBackend, epochEndHeight, epochOfHeight, toHex } from "@ordo/core";
+import { blstBackend, epochEndHeight, epochOfHeight, toHex, voteDigest } from "@ordo/core";
 import { LightClient, verifyFromNode } from "@ordo/light-client";
 import type { FastifyInstance } from "fastify";
 import { afterAll, expect, it } from "vitest";
@@ -22,7 +23,7 @@ function fetchVia(app: FastifyInstance): typeof fetch {
   }) as typeof fetch;
 }
 
-it("a leave and a top-up change the committee two epochs later; the leaver observes; a light client follows", async () => {
+it("a leave and a top-up change the committee two epochs later; double-vote evidence slashes the leaver; it observes; a light client follows", async () => {
   net = await startInProcessNetwork(4, { withApi: true, epochLength: LENGTH, stakingBalance: 1_000n });
   const { nodes, stores, apps, validators, secretKeys } = net;
   const api = apps[0] as FastifyInstance;
@@ -49,6 +50,22 @@ it("a leave and a top-up change the committee two epochs later; the leaver obser
   });
   expect((await post(leave)).statusCode).toBe(202);
   expect((await post(topUp)).statusCode).toBe(202);
+  // Validator 3 also signed two different votes for round 1 of epoch 0: the evidence goes into a block and every
+  // ledger slashes half of what it still has at stake (its unbonding bond) and jails it.
+  const vote = (blockHash: Uint8Array) => ({
+    blockHash,
+    committedHash: new Uint8Array(32),
+    signature: blstBackend.sign(secretKeys[3] as Uint8Array, voteDigest(CHAIN_ID, 0, 1, blockHash, new Uint8Array(32))),
+  });
+  const evidence = {
+    kind: "double-vote" as const,
+    epoch: 0,
+    round: 1,
+    author: 3,
+    first: vote(new Uint8Array(32).fill(1)),
+    second: vote(new Uint8Array(32).fill(2)),
+  };
+  expect((await post({ kind: "evidence", evidence })).statusCode).toBe(202);
   // A join signed by another key is refused before it reaches a block.
   expect((await post({ ...topUp, signature: leave.signature })).statusCode).toBe(400);
 
@@ -65,8 +82,8 @@ it("a leave and a top-up change the committee two epochs later; the leaver obser
   expect(committee.validators.map((v) => v.publicKey).sort()).toEqual([0, 1, 2].map((i) => toHex(key(i))).sort());
   expect(committee.validators.find((v) => v.publicKey === toHex(key(0)))?.stake).toBe("300");
   const account = (await api.inject({ method: "GET", url: `/v1/staking/accounts/${toHex(key(3))}` })).json();
-  expect(account).toMatchObject({ bonded: "0", nonce: 1, jailed: false });
-  expect(account.unbonding).toHaveLength(1);
+  expect(account).toMatchObject({ bonded: "0", nonce: 1, jailed: true });
+  expect(account.unbonding).toEqual([{ amount: "50", releaseEpoch: expect.any(Number) }]);
 
   // Validator 3 restarts: it rebuilds its staking ledger from its blocks, and must agree with the others.
   await net.restart(3);
