@@ -38,7 +38,14 @@ interface Subscription {
 
 export function registerNamespaceStream(
   app: FastifyInstance,
-  o: { node: ValidatorNode; store: NodeStore; schema: object; parseNamespace: (raw: string) => number } & StreamOptions,
+  o: {
+    node: ValidatorNode;
+    store: NodeStore;
+    schema: object;
+    parseNamespace: (raw: string) => number;
+    /** The API's 400 for a request that is not a WebSocket upgrade. */
+    invalid: (message: string) => Error;
+  } & StreamOptions,
 ): void {
   const highWaterMark = o.highWaterMark ?? 4 * 1024 * 1024;
   const slowConsumerMs = o.slowConsumerMs ?? 10_000;
@@ -122,6 +129,9 @@ export function registerNamespaceStream(
       // Refuse a bad namespace with a 400 before the upgrade, not with a close code after it.
       preValidation: async (request) => {
         o.parseNamespace(request.params.ns);
+        // A plain GET would otherwise get an empty 404 from the WebSocket plugin: say what the route is.
+        if (request.headers.upgrade?.toLowerCase() !== "websocket")
+          throw o.invalid("this route is a WebSocket: connect with `Upgrade: websocket`");
       },
     },
     (socket, request) => {

@@ -456,7 +456,14 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
 
   void app.register(websocket, { options: { maxPayload: 1024 } });
   void app.register(async (scope) =>
-    registerNamespaceStream(scope, { node, store, schema: S.namespaceStream, parseNamespace, ...o.stream }),
+    registerNamespaceStream(scope, {
+      node,
+      store,
+      schema: S.namespaceStream,
+      parseNamespace,
+      invalid: (message) => new ApiError(400, "INVALID_INPUT", message),
+      ...o.stream,
+    }),
   );
 
   // ── node ────────────────────────────────────────────────────────────────
