@@ -43,6 +43,12 @@ export class ValidatorSet {
     this.hash = hashValidatorSet(data);
   }
 
+  /** The same members under another epoch (so another set hash); nothing to re-check, this set passed `create`. */
+  withEpoch(epoch: number): ValidatorSet {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new InvalidConfigError(`invalid epoch ${epoch}`);
+    return epoch === this.epoch ? this : new ValidatorSet({ epoch, validators: [...this.validators] });
+  }
+
   /** Checks sizes, stakes, distinct keys and every proof of possession. */
   static create(data: ValidatorSetData, bls: BlsBackend): ValidatorSet {
     const n = data.validators.length;

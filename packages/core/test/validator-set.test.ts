@@ -179,6 +179,17 @@ describe("ValidatorSet", () => {
     expect(() => ValidatorSet.create(d, blstBackend)).toThrow(pattern);
   };
 
+  it("withEpoch keeps the members and stakes under another epoch, with that epoch's set hash", () => {
+    const set = ValidatorSet.create(data(), blstBackend);
+    const next = set.withEpoch(8);
+    expect(next.epoch).toBe(8);
+    expect(next.validators).toStrictEqual(set.validators);
+    expect(toHex(next.hash)).toBe(toHex(hashValidatorSet({ ...data(), epoch: 8 })));
+    expect(toHex(next.hash)).not.toBe(toHex(set.hash));
+    expect(set.withEpoch(7)).toBe(set);
+    expect(() => set.withEpoch(-1)).toThrow(InvalidConfigError);
+  });
+
   it("accepts keys from generateValidatorKey and exposes sizes, stakes and keys", () => {
     const set = ValidatorSet.create(data(), blstBackend);
     expect(set.epoch).toBe(7);

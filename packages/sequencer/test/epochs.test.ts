@@ -7,23 +7,13 @@
  */
 import { blstBackend, decodeEpochChange, epochEndHeight, hashValidatorSet, SYSTEM_NAMESPACE, toHex } from "@ordo/core";
 import { LightClient, verifyFromNode } from "@ordo/light-client";
-import type { FastifyInstance } from "fastify";
 import { afterAll, describe, expect, it } from "vitest";
 import { blockTransactions } from "../src/api/namespace-blocks.js";
 import { decodeBlockBatches } from "../src/dissemination/index.js";
-import { type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
+import { fetchVia, type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
 
 const LENGTH = 5;
 const schedule = { length: LENGTH };
-
-/** `fetch` answered by a fastify app (no socket): what `verifyFromNode` calls. */
-function fetchVia(app: FastifyInstance): typeof fetch {
-  return (async (input: string | URL | Request) => {
-    const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
-    const res = await app.inject({ method: "GET", url: url.pathname });
-    return new Response(res.body, { status: res.statusCode, headers: { "content-type": "application/json" } });
-  }) as typeof fetch;
-}
 
 let net: InProcessNetwork;
 afterAll(async () => net?.stop());

@@ -9,19 +9,17 @@ import { blstBackend, epochEndHeight, epochOfHeight, toHex, voteDigest } from "@
 import { LightClient, verifyFromNode } from "@ordo/light-client";
 import type { FastifyInstance } from "fastify";
 import { afterAll, expect, it } from "vitest";
-import { CHAIN_ID, type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
+import {
+  CHAIN_ID,
+  fetchVia,
+  type InProcessNetwork,
+  startInProcessNetwork,
+  waitFor,
+} from "./fixtures/in-process-network.js";
 
 const LENGTH = 5;
 let net: InProcessNetwork | undefined;
 afterAll(async () => net?.stop());
-
-function fetchVia(app: FastifyInstance): typeof fetch {
-  return (async (input: string | URL | Request) => {
-    const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
-    const res = await app.inject({ method: "GET", url: url.pathname + url.search });
-    return new Response(res.body, { status: res.statusCode, headers: { "content-type": "application/json" } });
-  }) as typeof fetch;
-}
 
 it("a leave and a top-up change the committee two epochs later; double-vote evidence slashes the leaver; it observes; a light client follows", async () => {
   net = await startInProcessNetwork(4, { withApi: true, epochLength: LENGTH, stakingBalance: 1_000n });

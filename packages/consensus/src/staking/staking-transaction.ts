@@ -9,11 +9,8 @@
  *
  * - join:     `[2, 1, publicKey(48), proofOfPossession(96), bond(12), nonce, signature(96)]`
  * - leave:    `[2, 2, publicKey(48), nonce, signature(96)]`
- * - evidence: `[2, 3, subTag, epoch, round, author, first, second]`, with the
- *   fields of core's evidence encoding: subTag 1 = double proposal
- *   (`first`/`second` = `[header, signature(96)]`, header as the 10-field
- *   array of the consensus codec), 2 = double vote (`[blockHash(32),
- *   committedHash(32), signature(96)]`).
+ * - evidence: `[2, 3, evidence]`, the evidence as core's `encodeEvidence`
+ *   writes it (a byte string, read back with core's strict `decodeEvidence`).
  *
  * `bond` is a 12-byte big-endian unsigned integer (below 2^96, the largest
  * stake a validator set can hold). join and leave are signed by the
@@ -25,18 +22,20 @@
  * Decoding is strict and total: at most `MAX_STAKING_TRANSACTION_BYTES`, only
  * the canonical encoding (it re-encodes and compares), and the only error it
  * throws is `DecodeError`. The MessagePack reader is a small one of its own,
- * for the wire's three shapes (unsigned ints, byte strings, arrays).
+ * for the wire's three shapes (unsigned ints, byte strings, arrays): this
+ * package does not depend on msgpackr.
  */
 import {
-  type BlockHeader,
   type BlsBackend,
   type Bytes32,
+  bytesEqual,
   concatBytes,
   DecodeError,
+  decodeEvidence,
   domainTag,
   type Evidence,
+  encodeEvidence,
   encodeStaticAbiWords,
-  MAX_VALIDATORS,
   packWire,
   sha256,
   type Wire,
@@ -80,14 +79,13 @@ export const MAX_STAKING_TRANSACTION_BYTES = 4096;
 /** Kind tags: the second field. */
 export const STAKING_KIND_TAG = { join: 1, leave: 2, evidence: 3 } as const;
 /** Evidence sub-tags (the third field of an evidence transaction), as in core's evidence encoding. */
-export const STAKING_EVIDENCE_TAG = { "double-proposal": 1, "double-vote": 2 } as const;
 /** Bonds are 12-byte (96-bit) unsigned integers. */
 export const BOND_BYTES = 12;
 export const MAX_BOND = (1n << 96n) - 1n;
 
 const PUBLIC_KEY_BYTES = 48;
 const SIGNATURE_BYTES = 96;
-const HASH_BYTES = 32;
+const _HASH_BYTES = 32;
 const STAKING_DOMAIN = domainTag("staking-transaction");
 
 // ── encoding ────────────────────────────────────────────────────────────
@@ -110,43 +108,6 @@ function bondOf(b: Uint8Array): bigint {
   return v;
 }
 
-function headerWire(h: BlockHeader): Wire[] {
-  return [
-    h.chainId,
-    h.epoch,
-    h.round,
-    h.height,
-    h.parentHash,
-    h.namespaceRoot,
-    h.payloadHash,
-    h.validatorSetHash,
-    h.proposer,
-    h.timestampMs,
-  ];
-}
-
-function evidenceWire(e: Evidence): Wire[] {
-  const head = [
-    STAKING_TRANSACTION_VERSION,
-    STAKING_KIND_TAG.evidence,
-    STAKING_EVIDENCE_TAG[e.kind],
-    e.epoch,
-    e.round,
-    e.author,
-  ];
-  if (e.kind === "double-proposal")
-    return [
-      ...head,
-      [headerWire(e.first.header), e.first.signature],
-      [headerWire(e.second.header), e.second.signature],
-    ];
-  return [
-    ...head,
-    [e.first.blockHash, e.first.committedHash, e.first.signature],
-    [e.second.blockHash, e.second.committedHash, e.second.signature],
-  ];
-}
-
 function unsignedWire(tx: UnsignedStakingTransaction): Wire[] {
   if (tx.kind === "join")
     return [
@@ -161,7 +122,8 @@ function unsignedWire(tx: UnsignedStakingTransaction): Wire[] {
 }
 
 function transactionWire(tx: StakingTransaction): Wire[] {
-  if (tx.kind === "evidence") return evidenceWire(tx.evidence);
+  if (tx.kind === "evidence")
+    return [STAKING_TRANSACTION_VERSION, STAKING_KIND_TAG.evidence, encodeEvidence(tx.evidence)];
   return [...unsignedWire(tx), tx.signature];
 }
 
@@ -215,16 +177,10 @@ export function signStakingTransaction(
   unsigned: UnsignedStakingTransaction,
 ): JoinTransaction | LeaveTransaction {
   const own = bls.publicKey(secretKey);
-  if (!sameBytes(own, unsigned.publicKey))
+  if (!bytesEqual(own, unsigned.publicKey))
     throw new RangeError("the secret key does not belong to the transaction's public key");
   const signature = bls.sign(secretKey, stakingSigningDigest(chainId, unsigned));
   return { ...unsigned, signature } as JoinTransaction | LeaveTransaction;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**
@@ -352,65 +308,6 @@ function bytes(v: Value | undefined, length: number, path: string): Uint8Array {
   return v;
 }
 
-function decodeHeader(v: Value | undefined, path: string): BlockHeader {
-  const f = tuple(v, 10, path);
-  return {
-    chainId: uint(f[0], `${path}.chainId`),
-    epoch: uint(f[1], `${path}.epoch`),
-    round: uint(f[2], `${path}.round`),
-    height: uint(f[3], `${path}.height`),
-    parentHash: bytes(f[4], HASH_BYTES, `${path}.parentHash`),
-    namespaceRoot: bytes(f[5], HASH_BYTES, `${path}.namespaceRoot`),
-    payloadHash: bytes(f[6], HASH_BYTES, `${path}.payloadHash`),
-    validatorSetHash: bytes(f[7], HASH_BYTES, `${path}.validatorSetHash`),
-    proposer: uint(f[8], `${path}.proposer`, MAX_VALIDATORS - 1),
-    timestampMs: uint(f[9], `${path}.timestampMs`),
-  };
-}
-
-function decodeEvidenceFields(f: Value[]): Evidence {
-  if (f.length !== 8) fail(`evidence: expected 8 fields, got ${f.length}`);
-  const epoch = uint(f[3], "evidence.epoch");
-  const round = uint(f[4], "evidence.round");
-  const author = uint(f[5], "evidence.author", MAX_VALIDATORS - 1);
-  if (f[2] === STAKING_EVIDENCE_TAG["double-proposal"]) {
-    const signed = (v: Value | undefined, path: string) => {
-      const s = tuple(v, 2, path);
-      return {
-        header: decodeHeader(s[0], `${path}.header`),
-        signature: bytes(s[1], SIGNATURE_BYTES, `${path}.signature`),
-      };
-    };
-    return {
-      kind: "double-proposal",
-      epoch,
-      round,
-      author,
-      first: signed(f[6], "evidence.first"),
-      second: signed(f[7], "evidence.second"),
-    };
-  }
-  if (f[2] === STAKING_EVIDENCE_TAG["double-vote"]) {
-    const signed = (v: Value | undefined, path: string) => {
-      const s = tuple(v, 3, path);
-      return {
-        blockHash: bytes(s[0], HASH_BYTES, `${path}.blockHash`),
-        committedHash: bytes(s[1], HASH_BYTES, `${path}.committedHash`),
-        signature: bytes(s[2], SIGNATURE_BYTES, `${path}.signature`),
-      };
-    };
-    return {
-      kind: "double-vote",
-      epoch,
-      round,
-      author,
-      first: signed(f[6], "evidence.first"),
-      second: signed(f[7], "evidence.second"),
-    };
-  }
-  fail(`unknown evidence kind tag ${describe(f[2])}`);
-}
-
 /** The transaction these bytes encode; throws `DecodeError` (and nothing else) unless they are its canonical encoding. */
 export function decodeStakingTransaction(input: Uint8Array): StakingTransaction {
   try {
@@ -445,14 +342,17 @@ export function decodeStakingTransaction(input: Uint8Array): StakingTransaction 
         };
         break;
       }
-      case STAKING_KIND_TAG.evidence:
-        tx = { kind: "evidence", evidence: decodeEvidenceFields(root) };
+      case STAKING_KIND_TAG.evidence: {
+        const f = tuple(root, 3, "evidence");
+        if (!(f[2] instanceof Uint8Array)) fail(`evidence: expected bytes, got ${describe(f[2])}`);
+        tx = { kind: "evidence", evidence: decodeEvidence(f[2]) };
         break;
+      }
       default:
         fail(`unknown kind tag ${describe(root[1])}`);
     }
     // Only the canonical encoding: one transaction, one byte string.
-    if (!sameBytes(encodeStakingTransaction(tx), input)) fail("not the canonical encoding");
+    if (!bytesEqual(encodeStakingTransaction(tx), input)) fail("not the canonical encoding");
     return tx;
   } catch (e) {
     if (e instanceof DecodeError) throw e;

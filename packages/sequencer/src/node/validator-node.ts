@@ -291,7 +291,7 @@ export class ValidatorNode {
         const data = this.staking.committee(epoch);
         if (!data) return undefined;
         validators = ValidatorSet.create(data, bls);
-      } else validators = epoch === v.epoch ? v : ValidatorSet.create({ epoch, validators: [...v.validators] }, bls);
+      } else validators = v.withEpoch(epoch);
       // Committee members are genesis validators: their index in the genesis set is their peer (node id).
       const members = validators.validators.map((m) => {
         const i = v.validators.findIndex((g) => toHex(g.publicKey) === toHex(m.publicKey));
