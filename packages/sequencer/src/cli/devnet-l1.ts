@@ -18,6 +18,7 @@ import { createPublicClient, http } from "viem";
 import { deployOrdoL1, type L1Deployment, writeDeployment } from "../relayer/l1-deployment.js";
 import { NodeClient } from "../relayer/node-client.js";
 import type { NodeConfigFile } from "./files.js";
+import { writeKeyFile } from "./key-file-mode.js";
 import { DEFAULT_L1_ROLLUPS, l1Clients, parseRollupSpec } from "./l1-commands.js";
 import { stopProcesses } from "./validator-processes.js";
 
@@ -30,9 +31,12 @@ export interface DevnetL1 {
   stop(): Promise<void>;
 }
 
-/** Validator 0 also posts every block (with transactions) as EIP-4844 blobs to the devnet's anvil (its own account). */
-export async function configureDevnetBlobs(dir: string, anvil: Anvil): Promise<void> {
-  await writeFile(join(dir, "da-l1.key"), `${ANVIL_DEV_PRIVATE_KEY_2}\n`, { mode: 0o600 });
+/**
+ * Validator 0 also posts every block (with transactions) as EIP-4844 blobs to the devnet's anvil (its own account,
+ * whose key is DIR/validator-0/da-l1.key: 0600 in validator 0's 0700 directory).
+ */
+export async function configureDevnetBlobs(dir: string, anvil: Pick<Anvil, "rpcUrl">): Promise<void> {
+  await writeKeyFile(join(dir, "validator-0", "da-l1.key"), `${ANVIL_DEV_PRIVATE_KEY_2}\n`);
   const file = join(dir, "validator-0", "node.json");
   const config = JSON.parse(await readFile(file, "utf8")) as NodeConfigFile;
   config.da = {
@@ -44,7 +48,7 @@ export async function configureDevnetBlobs(dir: string, anvil: Anvil): Promise<v
         {
           type: "ethereum-blobs",
           rpcUrl: anvil.rpcUrl,
-          privateKeyFile: "../da-l1.key",
+          privateKeyFile: "da-l1.key",
           confirmations: 2,
         },
       ],
@@ -62,8 +66,9 @@ export async function startDevnetL1(o: {
 }): Promise<DevnetL1> {
   const anvil = o.anvil;
   try {
-    const keyFile = join(o.dir, "l1.key");
-    await writeFile(keyFile, `${ANVIL_DEV_PRIVATE_KEY}\n`, { mode: 0o600 });
+    // The relayer's L1 account key: 0600 in its own 0700 directory.
+    const keyFile = join(o.dir, "relayer", "l1.key");
+    await writeKeyFile(keyFile, `${ANVIL_DEV_PRIVATE_KEY}\n`);
     const deployment = await deployOrdoL1(await l1Clients(anvil.rpcUrl, ANVIL_DEV_PRIVATE_KEY), {
       node: new NodeClient(o.apis[0] as string),
       rollups: DEFAULT_L1_ROLLUPS.map(parseRollupSpec),

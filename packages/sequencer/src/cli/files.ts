@@ -3,8 +3,7 @@
  * file, and a node's config. Every reader validates what it reads and says
  * what to do about a bad file.
  */
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile, stat } from "node:fs/promises";
 import {
   blstBackend,
   fromHex,
@@ -18,6 +17,7 @@ import {
   ValidatorSet,
 } from "@ordo/core";
 import { generateSystemKey, type SystemKey, systemPublicKey } from "@ordo/prover";
+import { assertKeyFileModePrivate, writeKeyFile } from "./key-file-mode.js";
 
 export interface GenesisValidator {
   publicKey: string;
@@ -66,21 +66,30 @@ export async function createSystemKeyFile(path: string): Promise<SystemKey> {
   return key;
 }
 
-/** Reads a system key file, or creates one if `create` and it does not exist. */
+/**
+ * Reads a system key file, or creates one if `create` and it does not exist. Refuses (`KEY_FILE_INSECURE`) a file
+ * that group or others may access.
+ */
 export async function readSystemKeyFile(path: string, create = false): Promise<SystemKey> {
+  const missing = (e: unknown) =>
+    new OrdoError("KEY_FILE_MISSING", `cannot read system key file ${path}: ${(e as Error).message}`, {
+      fix: "pass the prover's key, e.g. DIR/prover-0/system.key from `ordo genesis create`",
+    });
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (e) {
+    if (create && (e as NodeJS.ErrnoException).code === "ENOENT") return createSystemKeyFile(path);
+    throw missing(e);
+  }
+  // Checked before the secret is read.
+  assertKeyFileModePrivate(path, Number(info.mode), "system key file");
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    if (create && (e as NodeJS.ErrnoException).code === "ENOENT") return createSystemKeyFile(path);
-    throw new OrdoError("KEY_FILE_MISSING", `cannot read system key file ${path}: ${(e as Error).message}`, {
-      fix: "pass the prover's key, e.g. DIR/prover-0/system.key from `ordo genesis create`",
-    });
+    throw missing(e);
   }
-  if (((await stat(path)).mode & 0o077) !== 0)
-    throw new OrdoError("KEY_FILE_INSECURE", `system key file ${path} is readable by others`, {
-      fix: `chmod 600 ${path}`,
-    });
   const hex = text.trim();
   if (!/^0x[0-9a-f]{64}$/.test(hex))
     throw new OrdoError("KEY_FILE_INVALID", `system key file ${path} is not a 32-byte hex seed`);
@@ -161,11 +170,12 @@ export interface DaConfig {
   };
 }
 
-/** Writes a file only the owner can read (keys never leave their data dir with wider permissions). */
+/**
+ * Writes a file only the owner can read: mode 0600, in a directory created 0700 (see `writeKeyFile`). Refuses to
+ * overwrite an existing file.
+ */
 export async function writeSecretFile(path: string, contents: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFile(path, contents, { mode: 0o600, flag: "wx" });
-  await chmod(path, 0o600);
+  await writeKeyFile(path, contents);
 }
 
 /** A BLS validator key file: the 32-byte secret key as hex. */
@@ -175,16 +185,14 @@ export async function createBlsKeyFile(path: string, ikm: Uint8Array): Promise<V
   return key;
 }
 
+/** Reads a BLS key file; refuses (`KEY_FILE_INSECURE`) one that group or others may access. */
 export async function readBlsKeyFile(path: string): Promise<ValidatorKey> {
   const info = await stat(path).catch((e: unknown) => {
     throw new OrdoError("KEY_FILE_MISSING", `cannot read BLS key file ${path}: ${(e as Error).message}`, {
       fix: "create one with `ordo keys generate --out DIR`",
     });
   });
-  if (process.platform !== "win32" && (info.mode & 0o077) !== 0)
-    throw new OrdoError("KEY_FILE_INSECURE", `BLS key file ${path} is readable by others`, {
-      fix: `chmod 600 ${path}`,
-    });
+  assertKeyFileModePrivate(path, Number(info.mode), "BLS key file");
   const text = (await readFile(path, "utf8")).trim();
   let secretKey: Uint8Array;
   try {

@@ -1,12 +1,13 @@
 /** `ordo genesis create`: a local network's genesis file, keys and node configs. */
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { toHex } from "@ordo/core";
 import { accountOf } from "@ordo/prover";
 import { loadOrCreatePeerKey, peerIdOf } from "../p2p/peer-key.js";
 import { createBlsKeyFile, createSystemKeyFile, type GenesisFile, type NodeConfigFile } from "./files.js";
+import { makeKeyDir } from "./key-file-mode.js";
 import { int, UsageError } from "./usage.js";
 
 export const GENESIS_CREATE_HELP = `Usage: ordo genesis create --validators N --out DIR [--chain-id ID] [--base-port P] [--api-port P] [--provers K] [--epoch-length B]
@@ -21,6 +22,12 @@ epoch every B blocks (each epoch's last block commits to the next committee,
 which light clients and the L1 follow) and committees come from staking: each
 validator starts bonded with 100 and holds 1000 more to bond (\`ordo staking\`).
 Without it, one endless epoch.
+
+Every key file (bls.key, peer.key, system.key) is written with mode 0600 in a
+0700 directory (DIR itself is made 0700 if it does not exist yet), and the
+commands that read one refuse it if group or others may access it. Each API
+listens on 127.0.0.1 only: to serve other machines, change "api.host" in
+node.json.
 `;
 
 export async function genesisCreate(args: string[]): Promise<void> {
@@ -44,7 +51,8 @@ export async function genesisCreate(args: string[]): Promise<void> {
   const basePort = int("base-port", values["base-port"], 9000, 1, 65535 - n);
   const apiPort = int("api-port", values["api-port"], 8000, 1, 65535 - n);
   const out = resolve(values.out);
-  await mkdir(out, { recursive: true });
+  // It holds every validator's and prover's keys: 0700 when created here (each key's own directory is 0700 anyway).
+  await makeKeyDir(out);
   const provers = int("provers", values.provers, 3, 0, 100);
   const epochLength = int("epoch-length", values["epoch-length"], 0, 0, Number.MAX_SAFE_INTEGER);
   if (epochLength === 1) throw new UsageError("--epoch-length must be 0 (one endless epoch) or at least 2");

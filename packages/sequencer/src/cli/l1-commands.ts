@@ -9,11 +9,14 @@ import { createPublicClient, type Hex, http } from "viem";
 import { deployOrdoL1, readDeployment, writeDeployment } from "../relayer/l1-deployment.js";
 import { NodeClient } from "../relayer/node-client.js";
 import { Relayer } from "../relayer/relayer.js";
+import { assertKeyFilePrivate } from "./key-file-mode.js";
 import { int, UsageError } from "./usage.js";
 
 export { L1_DEPLOY_HELP, RELAYER_START_HELP } from "./l1-help.js";
 
-async function l1Key(file: string | undefined): Promise<Hex> {
+/** The L1 private key from `--l1-key FILE` (refused if group or others may access it) or `ORDO_L1_KEY`. */
+export async function l1Key(file: string | undefined): Promise<Hex> {
+  if (file) await assertKeyFilePrivate(resolve(file), "L1 private key file");
   const raw = file ? (await readFile(resolve(file), "utf8")).trim() : process.env.ORDO_L1_KEY;
   if (!raw) throw new UsageError("--l1-key FILE (or ORDO_L1_KEY) is required: the L1 account's private key");
   if (!/^0x[0-9a-fA-F]{64}$/.test(raw)) throw new UsageError("the L1 private key must be 0x and 64 hex digits");

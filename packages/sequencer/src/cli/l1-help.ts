@@ -9,7 +9,8 @@ bridge and its Poseidon contracts; registers each --rollup on the bridge
 PATHS is proven, attested or proven+attested; only rollup_batch has an L1
 verifier); and writes the addresses to FILE (what the relayer reads).
 
-  --l1-key FILE   a file holding the deployer's 0x-hex private key; default
+  --l1-key FILE   a file holding the deployer's 0x-hex private key (refused
+                  unless only its owner may access it: chmod 600); default
                   the environment's ORDO_L1_KEY
 `;
 
@@ -27,6 +28,7 @@ validators' BLS attestations, collected from every --node). Progress and any
 transaction in flight are kept in --state, so a restarted relayer resumes
 without posting anything twice.
 
-  --l1-key FILE   a file holding the relayer's 0x-hex private key; default
+  --l1-key FILE   a file holding the relayer's 0x-hex private key (refused
+                  unless only its owner may access it: chmod 600); default
                   the environment's ORDO_L1_KEY
 `;

@@ -4,12 +4,12 @@
  * other validators list in the genesis/peer list is derived from it, so losing
  * or regenerating the file changes the node's network identity.
  */
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile, stat } from "node:fs/promises";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { OrdoError } from "@ordo/core";
+import { assertKeyFileModePrivate, writeKeyFile } from "../cli/key-file-mode.js";
 
 /** Largest key file accepted (an RSA-4096 protobuf is ~2.4 KB; Ed25519 is 68 bytes). */
 const MAX_KEY_FILE_BYTES = 16 * 1024;
@@ -46,10 +46,8 @@ export async function loadOrCreatePeerKey(path: string): Promise<PrivateKey> {
 async function createKeyFile(path: string): Promise<PrivateKey | undefined> {
   const key = await generatePeerKey();
   try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    // `wx`: fail rather than overwrite an identity that appeared meanwhile.
-    await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: "wx" });
-    await chmod(path, 0o600);
+    // 0600 in a 0700 directory; fails (EEXIST) rather than overwrite an identity that appeared meanwhile.
+    await writeKeyFile(path, privateKeyToProtobuf(key));
   } catch (err) {
     if (errorCode(err) === "EEXIST") return undefined;
     throw ioError(path, "create", err);
@@ -69,14 +67,7 @@ async function loadKeyFile(path: string): Promise<PrivateKey> {
       fix: `point the node at a key file, or remove ${path} so that a new key is generated`,
     });
   }
-  if (process.platform !== "win32" && (Number(info.mode) & 0o077) !== 0) {
-    const mode = (Number(info.mode) & 0o777).toString(8).padStart(4, "0");
-    throw new OrdoError(
-      "PEER_KEY_INSECURE_PERMISSIONS",
-      `peer key file ${path} has mode ${mode}: group or others can access the node's private network key`,
-      { fix: `chmod 600 ${path}` },
-    );
-  }
+  assertKeyFileModePrivate(path, Number(info.mode), "peer key file", "PEER_KEY_INSECURE_PERMISSIONS");
   if (Number(info.size) > MAX_KEY_FILE_BYTES) {
     throw invalidKey(path, `the file is ${info.size} bytes, larger than any libp2p private key`);
   }
