@@ -255,6 +255,9 @@ describe("acknowledging batches", () => {
     const reason = (effects: QuorumStoreEffect[]) => ofType(effects, "rejected")[0]?.reason;
     expect(reason(v.onBatch(2, batch(0), 0))).toMatch(/not the sender/);
     expect(reason(v.onBatch(0, batch(4), 0))).toMatch(/too far ahead/);
+    // Ahead of a window that moved while this validator was down: dropped, but the honest sender keeps its score.
+    expect(ofType(v.onBatch(0, batch(4), 0), "rejected")[0]?.blameless).toBe(true);
+    expect(ofType(v.onBatch(2, batch(0), 0), "rejected")[0]?.blameless).toBeUndefined();
     expect(reason(v.onBatch(0, batch(0, 1, { transactions: [] }), 0))).toMatch(/1 to/);
     expect(reason(v.onBatch(0, batch(0, 1, { transactions: [tx(5, 101)] }), 0))).toMatch(/maxBatchBytes/);
     expect(

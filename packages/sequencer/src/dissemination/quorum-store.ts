@@ -112,7 +112,11 @@ export type QuorumStoreEffect =
   /** A certificate became available for proposal (formed here or received); persist it for `restore`. */
   | { type: "certified"; certificate: BatchCertificate }
   /** A peer sent something invalid (count it, lower the peer's score). */
-  | { type: "rejected"; from: ValidatorIndex; reason: string }
+  /**
+   * A message refused. `blameless`: an honest peer sends such messages too (a late answer, or a window that moved
+   * while this validator was down), so it is dropped without lowering the peer's score.
+   */
+  | { type: "rejected"; from: ValidatorIndex; reason: string; blameless?: true }
   /** The store no longer holds this batch (committed, or replaced by the certified batch of its sequence). */
   | { type: "discard-batch"; digest: Bytes32 }
   /** A transaction handed to `addTransactions` that can never be batched; record it as dropped. */
@@ -421,14 +425,16 @@ export class QuorumStore {
     if (!this.validators.has(from)) return [{ type: "rejected", from, reason: `unknown validator ${from}` }];
     if (from === this.self) return [];
     const reject = (reason: string): QuorumStoreEffect[] => [{ type: "rejected", from, reason }];
+    const blameless = (reason: string): QuorumStoreEffect[] => [{ type: "rejected", from, reason, blameless: true }];
     const shape = this.batchProblem(batch);
     if (typeof shape === "string") return reject(shape);
     if (batch.author !== from) return reject(`batch author ${batch.author} is not the sender ${from}`);
     const a = this.authorState(from);
     const seq = batch.sequence;
-    if (this.isCommitted(a, seq)) return reject(`batch ${from}/${seq} is already committed (replayed)`);
+    // After a restart, peers resend what this validator committed or has not caught up to yet: not their fault.
+    if (this.isCommitted(a, seq)) return blameless(`batch ${from}/${seq} is already committed (replayed)`);
     if (seq >= this.windowEnd(from))
-      return reject(`batch ${from}/${seq} is too far ahead (window ends at ${this.windowEnd(from)})`);
+      return blameless(`batch ${from}/${seq} is too far ahead (window ends at ${this.windowEnd(from)})`);
     if (batch.createdAtMs > nowMs + this.limits.maxClockSkewMs)
       return reject(`batch ${from}/${seq} was created ${batch.createdAtMs - nowMs} ms in the future`);
     const digest = batchDigest(batch);
@@ -886,7 +892,13 @@ export class QuorumStore {
       if (this.batches.has(key)) continue;
       const f = this.fetches.get(key);
       if (!f) {
-        effects.push(reject(`batch ${key} was not requested (it hashes to no digest being fetched)`));
+        // A late answer to a fetch another peer already answered (or that timed out) is normal.
+        effects.push({
+          type: "rejected",
+          from,
+          reason: `batch ${key} was not requested (it hashes to no digest being fetched)`,
+          blameless: true,
+        });
         continue;
       }
       const c = f.certificate;
