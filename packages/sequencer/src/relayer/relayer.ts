@@ -260,11 +260,16 @@ export class Relayer {
     await this.save();
   }
 
-  /** Posts the finality certificate that covers `height`, unless the light client has it. */
+  /**
+   * Posts the finality certificate that covers `height`, unless the light client has it. Rollup heights below it
+   * go first, in order: a height's certificate ends at a later block, and once that block is final on the L1 the
+   * contract refuses the certificate (AlreadyFinalized), so an earlier height left behind could never follow.
+   */
   private async ensureFinalized(height: number): Promise<void> {
     if ((await this.readLightClient("isFinalized", [BigInt(height)])) === true) return;
     const proof = await this.roundNode().finality(height);
     await this.followEpochs(proof.certificate.epoch);
+    if (height - 1 > this.state.scannedHeight) await this.finalizeRollupHeights(height - 1, proof.certificate.epoch);
     await this.postCertificate(height, proof, proof.certificate.epoch);
   }
 
