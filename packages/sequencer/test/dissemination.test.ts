@@ -161,7 +161,11 @@ describe("sealing batches", () => {
     expect(batch).toMatchObject({ author: 0, sequence: 0, createdAtMs: 1 });
     expect(batch.transactions.map((t) => t.namespace)).toStrictEqual([1, 2]);
     expect(persisted[0]?.digest).toStrictEqual(batchDigest(batch));
-    expect(ofType(effects, "broadcast")).toStrictEqual([{ type: "broadcast", message: { kind: "batch", batch } }]);
+    // Persist before you speak, the author too: broadcast only once the batch is durable.
+    expect(ofType(effects, "broadcast")).toStrictEqual([]);
+    expect(ofType(s.batchPersisted(batchDigest(batch)), "broadcast")).toStrictEqual([
+      { type: "broadcast", message: { kind: "batch", batch } },
+    ]);
     expect(s.pendingTransactions).toBe(1);
     expect(s.pendingBytes).toBe(400);
     // exactly full: sealed at once, sequence increments
@@ -308,7 +312,10 @@ describe("certificates", () => {
   it("a forged ack is dropped and the certificate forms from the honest ones", () => {
     const author = store(0);
     const sealed = sealOne(author, [tx(1, 10)]);
-    expect(author.batchPersisted(sealed.digest)).toStrictEqual([]); // own ack: 1 of 4
+    // own ack: 1 of 4; now durable, the batch goes out
+    expect(author.batchPersisted(sealed.digest)).toStrictEqual([
+      { type: "broadcast", message: { kind: "batch", batch: sealed.batch } },
+    ]);
     const honestAck = (i: number) => {
       const v = store(i);
       v.onBatch(0, sealed.batch, 0);
@@ -599,5 +606,25 @@ describe("commit and restart", () => {
     expect(restarted.addTransactions([tx(3, 10)], net.now + 300)).toStrictEqual([]);
     const next = ofType(restarted.tick(net.now + 1000), "persist-batch");
     expect(next.map((e) => e.batch.sequence)).toStrictEqual([2]);
+  });
+
+  it("after a restart, an own sequence sealed but never written is sealed again, so the window floor moves on", () => {
+    const net = new Net();
+    // Sequences 0 and 1 sealed; only 1 became durable before the crash (0 was never sent: not persisted).
+    const s = store(0);
+    s.addTransactions([tx(1, 10)], 0);
+    const first = ofType(s.tick(1000), "persist-batch")[0]?.batch as Batch;
+    s.addTransactions([tx(2, 10)], 1000);
+    const second = ofType(s.tick(2000), "persist-batch")[0]?.batch as Batch;
+    expect([first.sequence, second.sequence]).toStrictEqual([0, 1]);
+    const restarted = store(0);
+    restarted.restore({ nextSequence: 2, batches: [second] });
+    net.stores[0] = restarted;
+    // The next batch takes the hole at 0 (it was never sent, so reusing it is no equivocation), then 2 follows.
+    expect(restarted.addTransactions([tx(3, 10)], 0)).toStrictEqual([]);
+    const refill = ofType(restarted.tick(5000), "persist-batch").map((e) => e.batch.sequence);
+    expect(refill).toStrictEqual([0]);
+    expect(certify(net, 0, [tx(4, 10)]).sequence).toBe(2);
+    expect(restarted.ownProgress()).toMatchObject({ floor: 0, nextSequence: 3 });
   });
 });

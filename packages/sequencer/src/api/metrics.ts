@@ -46,6 +46,20 @@ export function createMetrics(o: { node: ValidatorNode; store: NodeStore; market
   );
   gauge("ordo_soft_transactions", "Transactions in certified blocks not yet committed", () => node.softCount);
   counter("ordo_transactions_final_total", "Transactions finalized", () => node.counters.transactionsFinal);
+  const own = () => node.quorumStore.ownProgress();
+  gauge("ordo_dissemination_window_floor", "Lowest own batch sequence not yet committed", () => own().floor);
+  gauge("ordo_dissemination_next_sequence", "Sequence of the next own batch", () => own().nextSequence);
+  gauge("ordo_dissemination_uncertified_batches", "Own batches still collecting acks", () => own().uncertified);
+  gauge(
+    "ordo_dissemination_pending_transactions",
+    "Transactions handed to dissemination, waiting to be sealed into a batch",
+    () => own().pendingTransactions,
+  );
+  counter(
+    "ordo_dissemination_certificates_formed_total",
+    "Certificates formed for own batches",
+    () => node.quorumStore.stats.certificatesFormed,
+  );
   if (o.market) registerMarketMetrics(registry, o.market, gauge, counter);
   return { registry };
 }

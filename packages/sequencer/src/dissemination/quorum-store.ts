@@ -7,7 +7,7 @@
  * 1. The node feeds transactions taken from its mempool (`room()` says how
  *    many). They are sealed into a batch when a full batch is ready
  *    (`maxBatchBytes` of data or `maxBatchTransactions`) or when the oldest has
- *    waited `batchTimeoutMs` (`tick`). A sealed batch is persisted and
+ *    waited `batchTimeoutMs` (`tick`). A sealed batch is persisted, then
  *    broadcast.
  * 2. A validator that receives a batch checks it, emits `persist-batch`, and
  *    only once the node reports `batchPersisted(digest)` signs an ack and sends
@@ -227,6 +227,12 @@ export class QuorumStore {
   private pending: { tx: Transaction; atMs: number }[] = [];
   private pendingDataBytes = 0;
   private nextSequence = 0;
+  /**
+   * Own sequences below `nextSequence` with no batch after a restart: sealed, but not durable when the node
+   * stopped, so never sent (a batch goes out only once persisted). Sealing fills them first; left empty, they
+   * would hold this author's window floor back for good.
+   */
+  private reusable: number[] = [];
   private arrivals = 0;
 
   constructor(config: QuorumStoreConfig) {
@@ -275,7 +281,7 @@ export class QuorumStore {
    * while the window is full (back pressure: the mempool keeps the rest).
    */
   room(): { transactions: number; bytes: number } {
-    const slots = Math.max(0, this.windowEnd(this.self) - this.nextSequence);
+    const slots = Math.max(0, this.windowEnd(this.self) - this.nextSequence) + this.reusable.length;
     const L = this.limits;
     return {
       transactions: Math.max(0, slots * L.maxBatchTransactions - this.pending.length),
@@ -311,7 +317,7 @@ export class QuorumStore {
     const effects = this.seal(nowMs);
     const L = this.limits;
     for (const own of this.own.values()) {
-      if (own.lastSentMs + L.retryMs > nowMs) continue;
+      if (!own.held.persisted || own.lastSentMs + L.retryMs > nowMs) continue;
       own.lastSentMs = nowMs;
       if (own.certificate !== null) {
         effects.push({ type: "broadcast", message: { kind: "batch-certificate", certificate: own.certificate } });
@@ -334,7 +340,8 @@ export class QuorumStore {
   nextDeadline(): number | null {
     let at = Number.POSITIVE_INFINITY;
     const first = this.pending[0];
-    if (first && this.nextSequence < this.windowEnd(this.self)) at = first.atMs + this.limits.batchTimeoutMs;
+    if (first && (this.reusable.length > 0 || this.nextSequence < this.windowEnd(this.self)))
+      at = first.atMs + this.limits.batchTimeoutMs;
     for (const own of this.own.values()) at = Math.min(at, own.lastSentMs + this.limits.retryMs);
     for (const f of this.fetches.values()) at = Math.min(at, f.lastRequestMs + this.limits.retryMs);
     return Number.isFinite(at) ? at : null;
@@ -343,7 +350,7 @@ export class QuorumStore {
   private seal(nowMs: number): QuorumStoreEffect[] {
     const effects: QuorumStoreEffect[] = [];
     const L = this.limits;
-    while (this.pending.length > 0 && this.nextSequence < this.windowEnd(this.self)) {
+    while (this.pending.length > 0 && (this.reusable.length > 0 || this.nextSequence < this.windowEnd(this.self))) {
       let bytes = 0;
       let k = 0;
       while (k < this.pending.length && k < L.maxBatchTransactions) {
@@ -359,7 +366,7 @@ export class QuorumStore {
       this.pendingDataBytes -= bytes;
       const batch: Batch = {
         author: this.self,
-        sequence: this.nextSequence++,
+        sequence: this.reusable.shift() ?? this.nextSequence++,
         createdAtMs: nowMs,
         transactions: taken.map((p) => p.tx),
       };
@@ -377,7 +384,9 @@ export class QuorumStore {
       this.authorState(this.self).held.set(batch.sequence, held.key);
       this.own.set(held.key, { held, acks: new Map(), badSigners: new Set(), certificate: null, lastSentMs: nowMs });
       this.stats.batchesSealed++;
-      effects.push({ type: "persist-batch", digest, batch }, { type: "broadcast", message: { kind: "batch", batch } });
+      // Broadcast once durable (`batchPersisted`): a batch others hold but its author lost after a crash would
+      // never be certified, and the author's window, which only moves past committed sequences, would stay stuck.
+      effects.push({ type: "persist-batch", digest, batch });
     }
     return effects;
   }
@@ -471,7 +480,7 @@ export class QuorumStore {
       const own = this.own.get(held.key);
       if (!own || own.certificate !== null) return [];
       own.acks.set(this.self, { signature: this.ackFor(held).signature, verified: true });
-      return this.tryCertify(own);
+      return [{ type: "broadcast", message: { kind: "batch", batch: held.batch } }, ...this.tryCertify(own)];
     }
     return [];
   }
@@ -1045,6 +1054,8 @@ export class QuorumStore {
         if (own.certificate === null) effects.push(...this.tryCertify(own));
       }
     }
+    for (let seq = mine.floor; seq < this.nextSequence; seq++)
+      if (!this.isCommitted(mine, seq) && !mine.held.has(seq) && !mine.certified.has(seq)) this.reusable.push(seq);
     return effects;
   }
 
@@ -1059,6 +1070,23 @@ export class QuorumStore {
   /** The verified, uncommitted certificate for this digest, if known. */
   getCertificate(digest: Bytes32): BatchCertificate | undefined {
     return this.certs.get(toHex(digest))?.certificate;
+  }
+
+  /**
+   * This validator's own dissemination: its window's floor and next sequence, its batches not yet certified, and
+   * transactions waiting to be sealed. A window that stays full (`nextSequence` at `floor` + the window size) with
+   * uncertified batches means the others are not acknowledging this validator's batches.
+   */
+  /** Digests of this validator's own batches not yet committed: what a restart must `restore`. */
+  ownBatchDigests(): Bytes32[] {
+    return [...this.own.values()].map((o) => o.held.digest);
+  }
+
+  ownProgress(): { floor: number; nextSequence: number; uncertified: number; pendingTransactions: number } {
+    let uncertified = 0;
+    for (const own of this.own.values()) if (own.certificate === null) uncertified++;
+    const floor = this.authorState(this.self).floor;
+    return { floor, nextSequence: this.nextSequence, uncertified, pendingTransactions: this.pending.length };
   }
 
   /** Whether the batch `author/sequence` is committed. */

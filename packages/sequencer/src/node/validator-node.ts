@@ -42,10 +42,13 @@ import {
 } from "@ordo/core";
 import { pack, unpack } from "msgpackr";
 import {
+  type Batch,
+  type BatchCertificate,
   type BlockBatches,
   batchDigest,
   type DisseminationMessage,
   decodeBatch,
+  decodeBatchCertificate,
   decodeBlockBatches,
   decodeDisseminationMessage,
   encodeBatch,
@@ -97,12 +100,19 @@ export interface ValidatorNodeOptions {
   emptyBlockIntervalMs?: number;
   now?: () => number;
   logger?: { info(fields: object, msg?: string): void; warn(fields: object, msg?: string): void };
+  /**
+   * A deliberate bug, for proving that the chaos harness catches one (never set it otherwise):
+   * `ack-before-durable` acknowledges a transaction at once and writes it to LevelDB a second later.
+   */
+  mutation?: "ack-before-durable";
 }
 
 /** What the quorum store needs after a restart (see `QuorumStore.restore`). */
 interface DisseminationState {
   nextSequence: number;
   watermarks: AuthorWatermark[];
+  /** Own batches not yet committed: restored (with their certificates) and sent again after a restart. */
+  ownBatches?: Uint8Array[];
 }
 
 export interface CommittedBlockEvent {
@@ -323,15 +333,31 @@ export class ValidatorNode {
       epochRoot,
       staking,
     );
+    const saved = await o.store.loadDisseminationState();
+    const state = saved ? (unpack(saved) as DisseminationState) : null;
+    // Own batches still uncommitted go out again (else their sequences would hold the window back forever); their
+    // transactions are in them, so not back in the mempool too.
+    const batches: Batch[] = [];
+    const certificates: BatchCertificate[] = [];
+    const inOwnBatches = new Set<string>();
+    for (const digest of state?.ownBatches ?? []) {
+      const [b, c] = await Promise.all([o.store.getBatch(digest), o.store.getBatchCertificate(digest)]);
+      if (!b) continue; // sealed but never written, so never sent: its sequence is sealed again
+      const batch = decodeBatch(b);
+      batches.push(batch);
+      if (c) certificates.push(decodeBatchCertificate(c));
+      for (const t of batch.transactions) inOwnBatches.add(toHex(hashTransaction(t.namespace, t.data)));
+    }
     const pending = [];
     for await (const tx of o.store.loadPending()) pending.push(tx);
-    node.mempool.restore(pending, node.now());
     for (const tx of pending) node.pendingHere.add(toHex(tx.hash));
-    const saved = await o.store.loadDisseminationState();
-    if (saved) {
-      const state = unpack(saved) as DisseminationState;
+    node.mempool.restore(
+      pending.filter((tx) => !inOwnBatches.has(toHex(tx.hash))),
+      node.now(),
+    );
+    if (state) {
       node.ownNextSequence = state.nextSequence;
-      node.serial(() => node.applyDissemination(node.quorumStore.restore(state)));
+      node.serial(() => node.applyDissemination(node.quorumStore.restore({ ...state, batches, certificates })));
     }
     o.transport.onMessage((from, bytes) => node.onFrame(from, bytes));
     node.serial(() => node.applyConsensus(node.consensus.start(node.now())));
@@ -347,12 +373,15 @@ export class ValidatorNode {
     const result = this.mempool.add(tx, this.now(), options);
     if (!result.ok) return { ok: false, code: result.code, message: result.message };
     this.pendingHere.add(toHex(result.hash));
-    await this.o.store.putPendingTransaction({
-      hash: result.hash,
-      namespace: tx.namespace,
-      data: tx.data,
-      receivedAtMs: this.now(),
-    });
+    const durable = () =>
+      this.o.store.putPendingTransaction({
+        hash: result.hash,
+        namespace: tx.namespace,
+        data: tx.data,
+        receivedAtMs: this.now(),
+      });
+    if (this.o.mutation === "ack-before-durable") setTimeout(() => void durable().catch(() => {}), 1_000);
+    else await durable();
     return { ok: true, hash: result.hash };
   }
 
@@ -708,10 +737,12 @@ export class ValidatorNode {
     for (const t of txIndex) t.pendingHere = this.pendingHere.delete(toHex(t.hash));
     // Batch data is already on disk (every batch passes through `persist-batch`) and the
     // certificates are inside the block's payload: the commit writes only the block.
-    await this.o.store.commitBlocks([{ block, blockHash, qc, finality }], txIndex);
+    // The quorum store's commit watermarks are written in the block's own batch: a restart never sees a block
+    // committed but its batches not (their sequences would look open forever).
+    const retired = this.quorumStore.onCommitted(payload);
+    await this.o.store.commitBlocks([{ block, blockHash, qc, finality }], txIndex, this.disseminationState());
     this.mempool.remove(txIndex.map((t) => t.hash));
-    await this.applyDissemination(this.quorumStore.onCommitted(payload));
-    await this.saveDisseminationState();
+    await this.applyDissemination(retired);
     this.forgetUpTo(height);
     this.staking?.applyBlock(height, systemTransactionsOf(transactions));
     this.counters.commits++;
@@ -776,13 +807,15 @@ export class ValidatorNode {
         case "persist-batch": {
           // Durable before it is acknowledged or broadcast (`batchPersisted` releases that), but the
           // queue does not wait for the fsync: writes of many batches share one group commit.
-          const writes = [this.o.store.putBatch(e.digest, encodeBatch(e.batch))];
+          let written = this.o.store.putBatch(e.digest, encodeBatch(e.batch));
           if (e.batch.author === this.o.self && e.batch.sequence >= this.ownNextSequence) {
             this.ownNextSequence = e.batch.sequence + 1;
-            writes.push(this.saveDisseminationState()); // a restart must never reuse this sequence
+            // A restart must never reuse this sequence. The batch first: a saved sequence then implies its batch
+            // is on disk, so no sequence can be skipped (a gap would wedge this author's window for good).
+            written = written.then(() => this.saveDisseminationState());
           }
           const digest = e.digest;
-          Promise.all(writes).then(
+          written.then(
             () =>
               this.serial(async () => {
                 await this.applyDissemination(this.quorumStore.batchPersisted(digest));
@@ -799,7 +832,7 @@ export class ValidatorNode {
           break;
         case "rejected":
           this.counters.rejected++;
-          if (e.from !== this.o.self) this.o.transport.penalize(e.from, e.reason, 1);
+          if (e.from !== this.o.self && !e.blameless) this.o.transport.penalize(e.from, e.reason, 1);
           break;
         case "discard-batch":
           break;
@@ -811,9 +844,17 @@ export class ValidatorNode {
     }
   }
 
+  private disseminationState(): Uint8Array {
+    const state: DisseminationState = {
+      nextSequence: this.ownNextSequence,
+      watermarks: this.quorumStore.watermarks(),
+      ownBatches: this.quorumStore.ownBatchDigests(),
+    };
+    return pack(state);
+  }
+
   private async saveDisseminationState(): Promise<void> {
-    const state: DisseminationState = { nextSequence: this.ownNextSequence, watermarks: this.quorumStore.watermarks() };
-    await this.o.store.saveDisseminationState(pack(state));
+    await this.o.store.saveDisseminationState(this.disseminationState());
   }
 
   /** Moves transactions from the mempool into batches and drives the quorum store's timers. */

@@ -300,13 +300,22 @@ export class NodeStore {
    * certifies it, and it links to its predecessor; every `txIndex` height must be
    * among the blocks committed here.
    */
-  commitBlocks(entries: readonly CommitEntry[], txIndex: readonly TxIndexEntry[] = []): Promise<void> {
-    const run = this.commitChain.then(() => this.commitNow(entries, txIndex));
+  commitBlocks(
+    entries: readonly CommitEntry[],
+    txIndex: readonly TxIndexEntry[] = [],
+    /** The dissemination state after these blocks (`saveDisseminationState`), in the same batch: atomic with them. */
+    disseminationState?: Uint8Array,
+  ): Promise<void> {
+    const run = this.commitChain.then(() => this.commitNow(entries, txIndex, disseminationState));
     this.commitChain = run.catch(() => {});
     return run;
   }
 
-  private async commitNow(entries: readonly CommitEntry[], txIndex: readonly TxIndexEntry[]): Promise<void> {
+  private async commitNow(
+    entries: readonly CommitEntry[],
+    txIndex: readonly TxIndexEntry[],
+    disseminationState?: Uint8Array,
+  ): Promise<void> {
     if (entries.length === 0) {
       if (txIndex.length > 0)
         throw new StoreError("STORE_INVALID_COMMIT", "transaction index entries without blocks to commit");
@@ -358,6 +367,7 @@ export class NodeStore {
       { type: "put", key: storeKey.finality, value: encodeQuorumCertificate(last.finality) },
       { type: "put", key: storeKey.head, value: packr.pack([head.height, head.blockHash]) },
     );
+    if (disseminationState) ops.push({ type: "put", key: storeKey.dissemination, value: disseminationState });
     await this.db.batch(ops, { sync: true });
     this.head = { height: head.height, blockHash: new Uint8Array(head.blockHash) };
   }
