@@ -18,6 +18,8 @@ export interface Anvil {
 
 export interface AnvilOptions {
   port: number;
+  /** Address to listen on (default 127.0.0.1), e.g. a bridge address that network namespaces reach. */
+  host?: string;
   chainId?: number;
   /** Seconds between blocks; absent: a block per transaction (automine). */
   blockTime?: number;
@@ -64,7 +66,7 @@ export async function startAnvil(o: AnvilOptions): Promise<Anvil> {
   const chainId = o.chainId ?? 31337;
   const args = [
     "--host",
-    "127.0.0.1",
+    o.host ?? "127.0.0.1",
     "--port",
     String(o.port),
     "--chain-id",
@@ -80,7 +82,7 @@ export async function startAnvil(o: AnvilOptions): Promise<Anvil> {
   child.stderr?.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4_000);
   });
-  const rpcUrl = `http://127.0.0.1:${o.port}`;
+  const rpcUrl = `http://${o.host ?? "127.0.0.1"}:${o.port}`;
   const t0 = Date.now();
   while (!(await rpcReady(rpcUrl))) {
     if (child.exitCode !== null)

@@ -237,7 +237,14 @@ const namespaceBlockBody = {
 
 export const namespaceBlock = {
   summary: "A namespace's transactions in a block, with the namespace proof (inclusion or absence)",
+  description:
+    "With `source=da`, the transactions are rebuilt from the embedded DA layer's shards, fetched from the validators and checked against the header, never read from this node's store: a check that the block is retrievable from DA.",
   params: { type: "object", required: ["ns", "height"], properties: { ns: nsParam, height: heightParam } },
+  querystring: {
+    type: "object",
+    additionalProperties: false,
+    properties: { source: { type: "string", enum: ["da"] } },
+  },
   response: { 200: namespaceBlockBody, ...errors },
 } as const;
 

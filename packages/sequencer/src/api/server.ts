@@ -402,10 +402,18 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
     return daReport(o.da, height);
   });
 
-  app.get<{ Params: { ns: string; height: string } }>(
+  app.get<{ Params: { ns: string; height: string }; Querystring: { source?: "da" } }>(
     "/v1/namespaces/:ns/blocks/:height",
     { schema: S.namespaceBlock },
-    async (request) => namespaceBlock(parseNamespace(request.params.ns), parseHeight(request.params.height)),
+    async (request) => {
+      const namespace = parseNamespace(request.params.ns);
+      const height = parseHeight(request.params.height);
+      if (request.query.source !== "da") return namespaceBlock(namespace, height);
+      if (!o.da) throw new ApiError(404, "NOT_FOUND", "this validator runs no DA service");
+      const rebuilt = await namespaceBlockFromDa(store, o.da, namespace, height);
+      if (!rebuilt) throw new ApiError(503, "NOT_READY", `block ${height} cannot be rebuilt from the DA layer now`);
+      return rebuilt;
+    },
   );
 
   app.get<{ Params: { ns: string }; Querystring: { from: string; to?: string; limit?: string } }>(

@@ -41,33 +41,38 @@ export async function registerDevnetRollups(dir: string, api: string): Promise<v
   }
 }
 
-export function startDevnetProvers(o: {
+export interface DevnetProverOptions {
   dir: string;
   apis: readonly string[];
   provers: number;
   cli: string[];
   metricsPort: (j: number) => number;
-}): ChildProcess[] {
-  return Array.from({ length: o.provers }, (_, j) => {
-    const log = openSync(join(o.dir, `prover-${j}`, "prover.log"), "a");
-    return spawn(
-      process.execPath,
-      [
-        ...o.cli,
-        "prover",
-        "start",
-        "--key",
-        join(o.dir, `prover-${j}`, "system.key"),
-        "--node",
-        o.apis[j % o.apis.length] as string,
-        "--price",
-        String(10 + j),
-        "--metrics-port",
-        String(o.metricsPort(j)),
-      ],
-      { stdio: ["ignore", log, log] },
-    );
-  });
+}
+
+export function startDevnetProvers(o: DevnetProverOptions): ChildProcess[] {
+  return Array.from({ length: o.provers }, (_, j) => startDevnetProver(o, j));
+}
+
+/** Prover j's daemon (key DIR/prover-j/system.key, price 10 + j), following validator j mod n, logging to its dir. */
+export function startDevnetProver(o: Omit<DevnetProverOptions, "provers">, j: number): ChildProcess {
+  const log = openSync(join(o.dir, `prover-${j}`, "prover.log"), "a");
+  return spawn(
+    process.execPath,
+    [
+      ...o.cli,
+      "prover",
+      "start",
+      "--key",
+      join(o.dir, `prover-${j}`, "system.key"),
+      "--node",
+      o.apis[j % o.apis.length] as string,
+      "--price",
+      String(10 + j),
+      "--metrics-port",
+      String(o.metricsPort(j)),
+    ],
+    { stdio: ["ignore", log, log] },
+  );
 }
 
 interface MarketSummary {

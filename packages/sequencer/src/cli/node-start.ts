@@ -15,6 +15,15 @@ import { NodeStore } from "../storage/node-store.js";
 import { externalDaLayers } from "./da-layers.js";
 import { marketBalances, marketConfig, readBlsKeyFile, readGenesis, readNodeConfig, stakingBalances } from "./files.js";
 
+/** `ORDO_MUTATION=ack-before-durable`: the deliberate bug the chaos harness must catch (test runs only). */
+function mutationFromEnv(log: { warn(o: object, m: string): void }): { mutation?: "ack-before-durable" } {
+  const m = process.env.ORDO_MUTATION;
+  if (m === undefined || m === "") return {};
+  if (m !== "ack-before-durable") throw new Error(`ORDO_MUTATION=${m} is not a known mutation (ack-before-durable)`);
+  log.warn({ mutation: m }, "running with a deliberate bug: transactions are acknowledged before they are durable");
+  return { mutation: m };
+}
+
 export async function nodeStart(args: string[], help: string): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: "string" }, help: { type: "boolean" } } });
   if (values.help) return void process.stdout.write(help);
@@ -58,6 +67,7 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
     ...(config.baseTimeoutMs ? { baseTimeoutMs: config.baseTimeoutMs } : {}),
     ...(genesisFile.epochLength ? { epochLength: genesisFile.epochLength } : {}),
     ...(staking ? { staking: { config: DEFAULT_STAKING_CONFIG, balances: staking } } : {}),
+    ...mutationFromEnv(log),
   });
   node.onCommit((e) => log.debug({ height: e.height, transactions: e.transactions.length }, "committed"));
   const market = new MarketService(
