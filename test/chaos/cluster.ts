@@ -114,14 +114,15 @@ export class Cluster {
               type: "ethereum-blobs",
               rpcUrl: `http://${lab.hostIp}:${this.o.daPort}`,
               privateKeyFile: "../da-l1.key",
-              confirmations: 2,
+              confirmations: 1,
             },
           ],
         };
       await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
     }
-    // A block a second on the DA layer, as on a real chain: blob confirmations keep coming when posting pauses.
-    this.daAnvil = await this.startAnvil(this.o.daPort, "da-anvil.json", 1);
+    // A block per blob transaction, counted posted once included: the poster sends one blob transaction per
+    // Ordo block and waits for it (serially), so deeper confirmations would leave it far behind the chain.
+    this.daAnvil = await this.startAnvil(this.o.daPort, "da-anvil.json");
     if (this.o.l1) this.l1Anvil = await this.startAnvil(this.o.l1Port, "l1-anvil.json");
     for (let i = 0; i < this.o.validators; i++) this.startValidator(i);
     await this.waitUntil(
@@ -135,13 +136,8 @@ export class Cluster {
     if (this.l1Anvil) this.l1 = await startDevnetL1({ dir, apis: this.apis, cli: CLI, anvil: this.l1Anvil });
   }
 
-  private startAnvil(port: number, state: string, blockTime?: number): Promise<Anvil> {
-    return startAnvil({
-      host: this.o.lab.hostIp,
-      port,
-      stateFile: join(this.o.dir, state),
-      ...(blockTime ? { blockTime } : {}),
-    });
+  private startAnvil(port: number, state: string): Promise<Anvil> {
+    return startAnvil({ host: this.o.lab.hostIp, port, stateFile: join(this.o.dir, state) });
   }
 
   isUp(i: number): boolean {
