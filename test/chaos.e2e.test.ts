@@ -65,6 +65,7 @@ it.runIf(able)(
       "",
       "--drain-seconds",
       "40",
+      "--fail-fast",
       "--inject-bug",
       "ack-before-durable",
     ]);

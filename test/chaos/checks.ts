@@ -269,10 +269,12 @@ export async function checkDaRetrievable(o: {
     blobSource: { kind: "anvil" },
   });
   const missing: string[] = [];
-  const deadline = Date.now() + o.timeoutMs;
   const reports = new Map<number, DaReportJson>();
-  // The poster runs behind commits (and was crashed, cut off and frozen out of its DA layer): give it time.
-  for (let pending = heights; pending.length > 0 && Date.now() < deadline; ) {
+  // The poster runs behind commits (it posts one block at a time, and was crashed, cut off and frozen out of its
+  // DA layer): it may take as long as it keeps making progress, and fails once it makes none for `timeoutMs`.
+  const t0 = Date.now();
+  let lastProgress = Date.now();
+  for (let pending = heights; pending.length > 0; ) {
     const next: number[] = [];
     await pool(pending, 16, async (h) => {
       const r = await getJson<DaReportJson>(`${poster}/v1/blocks/${h}/da`).catch(() => null);
@@ -281,10 +283,16 @@ export async function checkDaRetrievable(o: {
       if (r?.status === 200 && r.body.embedded.certificate && posted) reports.set(h, r.body);
       else next.push(h);
     });
+    if (next.length < pending.length) lastProgress = Date.now();
     pending = next;
-    if (pending.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2_000));
-    if (Date.now() >= deadline) for (const h of pending) missing.push(`height ${h} not certified and posted`);
+    if (pending.length > 0 && Date.now() - lastProgress > o.timeoutMs) {
+      for (const h of pending)
+        missing.push(`height ${h} not certified and posted (no progress for ${o.timeoutMs / 1000} s)`);
+      break;
+    }
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 2_000));
   }
+  const catchUp = ((Date.now() - t0) / 1000).toFixed(0);
   const rand = prng(o.seed ^ 0xda);
   const sample = heights.filter(() => rand() < o.sample / Math.max(1, heights.length));
   let rebuilt = 0;
@@ -321,7 +329,7 @@ export async function checkDaRetrievable(o: {
     ok: missing.length === 0 && heights.length > 0,
     detail:
       missing.length === 0
-        ? `${reports.size}/${heights.length} heights certified and posted to both layers; ${rebuilt} rebuilt from embedded shards, ${blobsRead} blobs read back and verified`
+        ? `${reports.size}/${heights.length} heights certified and posted to both layers (the poster caught up in ${catchUp} s); ${rebuilt} rebuilt from embedded shards, ${blobsRead} blobs read back and verified`
         : `${missing.length} problems; first: ${missing[0]}`,
   };
 }

@@ -38,7 +38,8 @@ import {
 
 export const CHAOS_HELP = `Usage: npm run chaos -- [--seed N] [--minutes M] [--validators N] [--provers K]
                         [--rate TX_PER_S] [--epoch-length B] [--faults LIST] [--side-faults LIST]
-                        [--no-l1] [--drain-seconds S] [--inject-bug ack-before-durable] [--keep]
+                        [--no-l1] [--drain-seconds S] [--inject-bug ack-before-durable]
+                        [--fail-fast] [--keep]
 
 Runs a seeded chaos scenario on a real multi-process network and ends with a
 one-line verdict (exit 0 on PASS, 1 on FAIL, 2 when it cannot run). Needs root
@@ -59,6 +60,7 @@ faketime package (skipped, and said so, without it).
                       final or dropped before it counts as lost (default 120)
   --inject-bug NAME   run the validators with a deliberate bug (ack-before-durable),
                       to see the harness catch it
+  --fail-fast         stop checking at the first check that fails
   --keep              keep the run's directory (it is always kept on FAIL)
 `;
 
@@ -104,6 +106,7 @@ async function main(): Promise<number> {
       "no-l1": { type: "boolean" },
       "inject-bug": { type: "string" },
       "drain-seconds": { type: "string" },
+      "fail-fast": { type: "boolean" },
       keep: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -326,17 +329,21 @@ async function main(): Promise<number> {
     const lost = await checkNoTransactionLost(cluster.apis, [...load.accepted.values()], drainMs, started);
     say(`${lost.ok ? "ok  " : "FAIL"} ${lost.name}: ${lost.detail}`);
     results = [lost];
-    const run = async (check: Promise<CheckResult>) => {
-      const r = await check.catch((e: Error) => ({ name: "check", ok: false, detail: e.message }));
+    // Each check starts only when the ones before passed, or always without --fail-fast.
+    const run = async (check: () => Promise<CheckResult>) => {
+      if (values["fail-fast"] && results.some((r) => !r.ok)) return;
+      const r = await check().catch((e: Error) => ({ name: "check", ok: false, detail: e.message }));
       say(`${r.ok ? "ok  " : "FAIL"} ${r.name}: ${r.detail}`);
       results.push(r);
     };
-    await run(checkAgreement(cluster.apis));
-    await run(checkNoHonestDoubleSign(dir, n, byzantine));
-    if (provers > 0) await run(checkEveryBatchProven(cluster.apis[0] as string, 180_000));
+    await run(() => checkAgreement(cluster.apis));
+    await run(() => checkNoHonestDoubleSign(dir, n, byzantine));
+    if (provers > 0) await run(() => checkEveryBatchProven(cluster.apis[0] as string, 180_000));
     if (l1)
-      await run(checkL1Roots({ api: cluster.apis[0] as string, l1RpcUrl: cluster.l1RpcUrl, dir, timeoutMs: 120_000 }));
-    if (provers > 0) {
+      await run(() =>
+        checkL1Roots({ api: cluster.apis[0] as string, l1RpcUrl: cluster.l1RpcUrl, dir, timeoutMs: 120_000 }),
+      );
+    if (provers > 0 && results.every((r) => r.ok)) {
       // The market's view of the provers: who proved, who was slashed (the withholder for every bid it sat on).
       const p = (await fetch(`${cluster.apis[0]}/v1/provers`).then((r) => r.json())) as {
         provers: { account: string; jobsWon: number; proofsAccepted: number; slashes: number }[];
@@ -345,14 +352,14 @@ async function main(): Promise<number> {
         `provers: ${p.provers.map((x) => `${x.account.slice(0, 10)} won ${x.jobsWon}, proved ${x.proofsAccepted}, slashed ${x.slashes}`).join("; ")}`,
       );
     }
-    await run(
+    await run(() =>
       checkDaRetrievable({
         apis: cluster.apis,
         daRpcUrl: cluster.daRpcUrl,
         heights: lost.finalHeights,
         seed,
         sample: 60,
-        timeoutMs: 120_000,
+        timeoutMs: 60_000,
       }),
     );
   } catch (e) {
