@@ -53,7 +53,7 @@ export function startDevnetProvers(o: DevnetProverOptions): ChildProcess[] {
   return Array.from({ length: o.provers }, (_, j) => startDevnetProver(o, j));
 }
 
-/** Prover j's daemon (key DIR/prover-j/system.key, price 10 + j), following validator j mod n, logging to its dir. */
+/** Prover j's daemon (key DIR/prover-j/system.key, price 10 + j), following validator j mod n first, logging to its dir. */
 export function startDevnetProver(o: Omit<DevnetProverOptions, "provers">, j: number): ChildProcess {
   const log = openSync(join(o.dir, `prover-${j}`, "prover.log"), "a");
   return spawn(
@@ -65,7 +65,8 @@ export function startDevnetProver(o: Omit<DevnetProverOptions, "provers">, j: nu
       "--key",
       join(o.dir, `prover-${j}`, "system.key"),
       "--node",
-      o.apis[j % o.apis.length] as string,
+      // Every validator, its own first: it fails over when that one is down or behind.
+      [...o.apis.slice(j % o.apis.length), ...o.apis.slice(0, j % o.apis.length)].join(","),
       "--price",
       String(10 + j),
       "--metrics-port",
