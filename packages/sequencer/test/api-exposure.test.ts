@@ -23,17 +23,6 @@ import type { ValidatorNode } from "../src/node/validator-node.js";
 import type { NodeStore } from "../src/storage/node-store.js";
 import { CHAIN_ID, type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
 
-/**
- * Stops the network after its DA poster is idle. The fixture's `stop` closes the stores while validator 0's poster
- * (which has no stop of its own) may still be writing, an unhandled "Database is not open" rejection: stop the
- * nodes first (no more commits, so no new passes), let the poster finish, then stop the rest.
- */
-async function stopDraining(net: InProcessNetwork): Promise<void> {
-  await Promise.all(net.nodes.map((n) => n.stop()));
-  await Promise.all(net.das.map((d) => d.poster?.kick()));
-  await net.stop();
-}
-
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const CLI = join(ROOT, "packages/sequencer/src/cli/ordo.ts");
 const ACCOUNT = `0x${"1".repeat(64)}`;
@@ -141,7 +130,7 @@ describe("routes an option turns on", () => {
   }, 60_000);
   afterAll(async () => {
     for (const app of apps) await app.close();
-    if (net) await stopDraining(net);
+    if (net) await net.stop();
   });
 
   it("answers the market's and the attestation signer's routes with the API's 404 JSON when neither is given", async () => {

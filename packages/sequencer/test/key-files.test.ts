@@ -26,17 +26,6 @@ import { loadOrCreatePeerKey } from "../src/p2p/peer-key.js";
 import type { NodeStore } from "../src/storage/node-store.js";
 import { CHAIN_ID, type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
 
-/**
- * Stops the network after its DA poster is idle. The fixture's `stop` closes the stores while validator 0's poster
- * (which has no stop of its own) may still be writing, an unhandled "Database is not open" rejection: stop the
- * nodes first (no more commits, so no new passes), let the poster finish, then stop the rest.
- */
-async function stopDraining(net: InProcessNetwork): Promise<void> {
-  await Promise.all(net.nodes.map((n) => n.stop()));
-  await Promise.all(net.das.map((d) => d.poster?.kick()));
-  await net.stop();
-}
-
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const CLI = join(ROOT, "packages/sequencer/src/cli/ordo.ts");
 const posix = process.platform !== "win32";
@@ -268,7 +257,7 @@ describe("the API's GET routes", () => {
   }, 60_000);
   afterAll(async () => {
     for (const app of apps) await app.close();
-    if (net) await stopDraining(net);
+    if (net) await net.stop();
   });
 
   it("never answer with any validator's secret key, in hex or base64", async () => {
