@@ -735,10 +735,9 @@ export class ValidatorNode {
     const height = block.header.height;
     const txIndex = this.softBlocks.get(toHex(blockHash))?.index ?? indexTransactions(transactions, height);
     for (const t of txIndex) t.pendingHere = this.pendingHere.delete(toHex(t.hash));
-    // Batch data is already on disk (every batch passes through `persist-batch`) and the
-    // certificates are inside the block's payload: the commit writes only the block.
-    // The quorum store's commit watermarks are written in the block's own batch: a restart never sees a block
-    // committed but its batches not (their sequences would look open forever).
+    // Batch data is already on disk (every batch passes through `persist-batch`) and the certificates are inside
+    // the block's payload. The quorum store's commit watermarks go in the block's own write: a restart never sees
+    // a block committed but its batches not (their sequences would look open forever).
     const retired = this.quorumStore.onCommitted(payload);
     await this.o.store.commitBlocks([{ block, blockHash, qc, finality }], txIndex, this.disseminationState());
     this.mempool.remove(txIndex.map((t) => t.hash));
@@ -810,8 +809,8 @@ export class ValidatorNode {
           let written = this.o.store.putBatch(e.digest, encodeBatch(e.batch));
           if (e.batch.author === this.o.self && e.batch.sequence >= this.ownNextSequence) {
             this.ownNextSequence = e.batch.sequence + 1;
-            // A restart must never reuse this sequence. The batch first: a saved sequence then implies its batch
-            // is on disk, so no sequence can be skipped (a gap would wedge this author's window for good).
+            // A restart must never reuse a sequence it sent. The batch first, and it is sent only once written:
+            // a saved sequence whose batch is not on disk was never sent, and `restore` seals it again.
             written = written.then(() => this.saveDisseminationState());
           }
           const digest = e.digest;
