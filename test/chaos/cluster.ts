@@ -209,8 +209,11 @@ export class Cluster {
     this.provers[j] = null;
   }
 
-  /** A prover that bonds and commits sealed bids but never reveals them, for `seconds`. */
+  /** A prover that bonds and commits sealed bids but never reveals them, for `seconds` (if none runs yet). */
   startWithholder(seconds: number): ChildProcess {
+    // One at a time: it holds one key, and a second copy would race it for nonces.
+    const running = this.withholder;
+    if (running && running.exitCode === null && running.signalCode === null) return running;
     const j = WITHHOLDER(this.o.provers);
     const log = openSync(join(this.o.dir, `prover-${j}`, "withholder.log"), "a");
     this.withholder = spawn(
