@@ -8,5 +8,7 @@ export default defineConfig({
     setupFiles: ["packages/core/src/polyfill.ts"],
     testTimeout: 60_000,
     pool: "forks",
+    // Both cores: the chaos run (mostly waiting on its processes) beside the rest, not after it.
+    maxWorkers: 2,
   },
 });
