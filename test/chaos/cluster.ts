@@ -61,8 +61,6 @@ export class Cluster {
   readonly apis: string[];
   readonly validators: (ChildProcess | null)[];
   readonly provers: (ChildProcess | null)[];
-  /** The clock skew (ms) each validator process was last started with. */
-  readonly skew: number[];
   l1: DevnetL1 | null = null;
   private l1Anvil: Anvil | null = null;
   private daAnvil: Anvil | null = null;
@@ -73,7 +71,6 @@ export class Cluster {
     this.apis = Array.from({ length: o.validators }, (_, i) => `http://${o.lab.ip(i)}:${API_PORT}`);
     this.validators = Array.from({ length: o.validators }, () => null);
     this.provers = Array.from({ length: o.provers }, () => null);
-    this.skew = Array.from({ length: o.validators }, () => 0);
     this.cgroup = `/sys/fs/cgroup/cpu/ordo-chaos-${process.pid}`;
   }
 
@@ -170,7 +167,6 @@ export class Cluster {
       ],
       { cwd: ROOT, env, stdio: ["ignore", log, log] },
     );
-    this.skew[i] = skewMs;
   }
 
   async killValidator(i: number): Promise<void> {

@@ -47,7 +47,7 @@ export class LoadGenerator {
 
   start(): void {
     this.running = true;
-    this.loops.push(this.loop(1000 / this.o.ratePerSecond, () => this.plain()));
+    this.loops.push(this.loop(1000 / this.o.ratePerSecond, () => this.nextPlain()));
     for (const [i, ns] of [1, 2].entries()) {
       const every = this.o.rollupEverySeconds[i] ?? 0;
       if (every > 0) this.loops.push(this.loop(every * 1000, () => this.transfer(ns)));
@@ -109,10 +109,6 @@ export class LoadGenerator {
     data.set(body);
     for (let i = body.length; i < data.length; i++) data[i] = Math.floor(this.rand() * 256);
     return { namespace, data };
-  }
-
-  private plain(): { namespace: number; data: Uint8Array } {
-    return this.nextPlain();
   }
 
   private transfer(namespace: number): { namespace: number; data: Uint8Array } {

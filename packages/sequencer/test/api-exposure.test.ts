@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,7 +21,13 @@ import type { DaService } from "../src/da/da-service.js";
 import type { MarketService } from "../src/market/market-service.js";
 import type { ValidatorNode } from "../src/node/validator-node.js";
 import type { NodeStore } from "../src/storage/node-store.js";
-import { CHAIN_ID, type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
+import {
+  CHAIN_ID,
+  ephemeralPort,
+  type InProcessNetwork,
+  startInProcessNetwork,
+  waitFor,
+} from "./fixtures/in-process-network.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const CLI = join(ROOT, "packages/sequencer/src/cli/ordo.ts");
@@ -207,16 +213,6 @@ describe("routes an option turns on", () => {
 });
 
 // ── where the API listens ─────────────────────────────────────────────────
-
-/** A port the kernel just gave out (and took back): not a fixed one. */
-async function ephemeralPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 /** Whether a TCP connection to host:port is accepted. */
 function accepts(host: string, port: number): Promise<boolean> {

@@ -6,7 +6,6 @@
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,7 +23,13 @@ import type { DaService } from "../src/da/da-service.js";
 import type { MarketService } from "../src/market/market-service.js";
 import { loadOrCreatePeerKey } from "../src/p2p/peer-key.js";
 import type { NodeStore } from "../src/storage/node-store.js";
-import { CHAIN_ID, type InProcessNetwork, startInProcessNetwork, waitFor } from "./fixtures/in-process-network.js";
+import {
+  CHAIN_ID,
+  ephemeralPort,
+  type InProcessNetwork,
+  startInProcessNetwork,
+  waitFor,
+} from "./fixtures/in-process-network.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const CLI = join(ROOT, "packages/sequencer/src/cli/ordo.ts");
@@ -73,16 +78,6 @@ function ordo(args: string[], timeoutMs = 20_000): Promise<{ code: number | null
       resolveRun({ code, stderr });
     });
   });
-}
-
-/** A port the kernel just gave out (and took back): not a fixed one. */
-async function ephemeralPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 describe.skipIf(!posix)("key files written by genesis create and the devnet", () => {
