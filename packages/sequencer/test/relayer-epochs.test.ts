@@ -53,11 +53,15 @@ it("moves the L1 light client through three committee changes, each proven by th
     log: pino({ level: "silent" }),
   });
   await relayer.resume();
+  // The chain keeps going while the relayer works: it reaches the epoch it read, somewhere between these two.
+  const epochBefore = (await node.status()).epoch;
   await relayer.round();
+  const epochAfter = (await node.status()).epoch;
   const read = (functionName: "currentEpoch" | "latestHeight") =>
     clients.public.readContract({ address: deployment.lightClient, abi: OrdoLightClientAbi, functionName });
-  const epoch = (await node.status()).epoch;
-  expect(Number(await read("currentEpoch"))).toBe(epoch);
+  const epoch = Number(await read("currentEpoch"));
+  expect(epoch).toBeGreaterThanOrEqual(Math.max(3, epochBefore));
+  expect(epoch).toBeLessThanOrEqual(epochAfter);
   expect(relayer.counters.epochChanges).toBe(epoch);
   expect(relayer.counters.failures).toBe(0);
   expect(Number(await read("latestHeight"))).toBeGreaterThanOrEqual(target);
