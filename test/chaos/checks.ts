@@ -12,7 +12,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type DaReceipt, EthereumBlobsLayer } from "@ordo/da-client";
+import { type BlockPosting, EthereumBlobsLayer, retrievePostedPayload } from "@ordo/da-client";
 import { ANVIL_DEV_PRIVATE_KEY_2, OrdoRollupBridgeAbi } from "@ordo/l1-bridge";
 import { type Address, createPublicClient, http } from "viem";
 import type { AcceptedTransaction } from "./load.js";
@@ -246,7 +246,7 @@ export async function checkL1Roots(o: {
 
 interface DaReportJson {
   embedded: { certificate: unknown | null };
-  posting: { layers: Record<string, { state: string; receipts: DaReceipt[] }> } | null;
+  posting: Pick<BlockPosting, "height" | "payloadHash" | "layers"> | null;
 }
 
 /**
@@ -272,7 +272,7 @@ export async function checkDaRetrievable(o: {
   });
   const missing: string[] = [];
   const reports = new Map<number, DaReportJson>();
-  // The poster runs behind commits: it posts one block at a time to every layer, and was crashed, cut off and frozen
+  // The poster runs behind commits (block by block to the embedded layer, in bundles to the blob layer), and was crashed, cut off and frozen
   // out of its DA layer. Every height it has done must be certified, posted and retrievable, with no height left
   // behind; the ones it has not reached yet are its lag, which must shrink while we look (a stalled poster fails).
   const done = async (): Promise<number[]> => {
@@ -334,13 +334,13 @@ export async function checkDaRetrievable(o: {
     }
     if (answer) missing.push(`height ${h}: the embedded layer did not rebuild namespace ${ns} (${answer})`);
     else rebuilt++;
-    for (const receipt of reports.get(h)?.posting?.layers["ethereum-blobs"]?.receipts ?? []) {
-      try {
-        if (await blobs.verify(receipt, await blobs.retrieve(receipt))) blobsRead++;
-        else missing.push(`height ${h}: a blob does not match its receipt`);
-      } catch (e) {
-        missing.push(`height ${h}: blob unreadable: ${(e as Error).message.split("\n")[0]}`);
-      }
+    // The block's payload out of its blob (its bundle), checked against the receipt and the posted payload hash.
+    const posting = reports.get(h)?.posting;
+    try {
+      if (posting) await retrievePostedPayload(blobs, posting);
+      blobsRead++;
+    } catch (e) {
+      missing.push(`height ${h}: not readable from its blob: ${(e as Error).message.split("\n")[0]}`);
     }
   });
   return {
@@ -348,7 +348,7 @@ export async function checkDaRetrievable(o: {
     ok: missing.length === 0 && reports.size > 0,
     detail:
       missing.length === 0
-        ? `${reports.size}/${heights.length} heights certified and posted to both layers (${lag}); ${rebuilt} rebuilt from embedded shards, ${blobsRead} blobs read back and verified`
+        ? `${reports.size}/${heights.length} heights certified and posted to both layers (${lag}); ${rebuilt} rebuilt from embedded shards, ${blobsRead} read back from their blobs and verified`
         : `${missing.length} problems; first: ${missing[0]}`,
   };
 }

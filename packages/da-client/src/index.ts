@@ -37,14 +37,24 @@ export {
   MAX_BLOBS_PER_TX,
 } from "./layers/ethereum-blobs.js";
 export {
+  BUNDLE_ENTRY_OVERHEAD_BYTES,
+  BUNDLE_HEADER_BYTES,
+  type BundledPayload,
+  bundleSize,
+  decodeBundle,
+  encodeBundle,
+} from "./posting/block-bundle.js";
+export {
   type BlockPosting,
   DaPoster,
   type DaPosterOptions,
   type LayerPosting,
   type PosterEvent,
+  type PosterLayerStats,
   type PostingPolicy,
   type PostingStore,
   policySatisfied,
   splitPayload,
 } from "./posting/da-poster.js";
 export { FilePostingStore } from "./posting/file-posting-store.js";
+export { retrievePostedPayload } from "./posting/retrieve-posted.js";

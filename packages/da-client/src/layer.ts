@@ -53,12 +53,12 @@ export interface DaLayer {
 /**
  * A layer's failure, classified for the posting policy: `unavailable` (503, connection refused: fail over),
  * `timeout` (the call may still have landed: check before resubmitting), `rejected` (the layer refused this
- * payload: do not retry it there), `not-found`.
+ * payload: do not retry it there), `not-found`, `corrupt` (the layer returned bytes its receipt does not commit to).
  */
 export class DaLayerError extends Error {
   constructor(
     readonly layer: string,
-    readonly kind: "unavailable" | "timeout" | "rejected" | "not-found",
+    readonly kind: "unavailable" | "timeout" | "rejected" | "not-found" | "corrupt",
     message: string,
   ) {
     super(`${layer}: ${message}`);

@@ -2,7 +2,8 @@
  * The DA poster's policy against the real clients and fakes of their published APIs: EigenDA answers 503 and
  * the block goes to Celestia instead (k-of-n), with the right status per layer; a required layer that is down
  * keeps the block unsatisfied and retried; a poster killed mid-post resumes from its file and posts nothing
- * twice.
+ * twice; a bundled layer takes many blocks per submission, each read back as itself; a slow layer does not hold
+ * a fast one back.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -11,8 +12,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CelestiaLayer, celestiaNamespace } from "../src/layers/celestia.js";
 import { EigenDaLayer } from "../src/layers/eigenda.js";
-import { DaPoster, type PostingPolicy } from "../src/posting/da-poster.js";
+import { BUNDLE_ENTRY_OVERHEAD_BYTES, BUNDLE_HEADER_BYTES } from "../src/posting/block-bundle.js";
+import { type BlockPosting, DaPoster, type PosterEvent, type PostingPolicy } from "../src/posting/da-poster.js";
 import { FilePostingStore } from "../src/posting/file-posting-store.js";
+import { retrievePostedPayload } from "../src/posting/retrieve-posted.js";
 import { FakeCelestiaNode } from "./fakes/celestia-server.js";
 import { FakeEigenDaProxy } from "./fakes/eigenda-server.js";
 
@@ -39,7 +42,17 @@ const payload = (h: number) => {
 };
 const submits = () => celestia.calls.filter((m) => m === "blob.Submit").length;
 
-function poster(file: string, policy: PostingPolicy, clock: { now: number }, o: { submitTimeoutMs?: number } = {}) {
+function poster(
+  file: string,
+  policy: PostingPolicy,
+  clock: { now: number },
+  o: {
+    submitTimeoutMs?: number;
+    bundled?: string[];
+    celestiaMaxBlobBytes?: number;
+    onEvent?: (e: PosterEvent) => void;
+  } = {},
+) {
   const layers = [
     new EigenDaLayer({ url: eigenda.url, timeoutMs: 2_000 }),
     new CelestiaLayer({
@@ -48,6 +61,7 @@ function poster(file: string, policy: PostingPolicy, clock: { now: number }, o: 
       namespace: celestiaNamespace(new Uint8Array([7, 7])),
       timeoutMs: 2_000,
       submitTimeoutMs: o.submitTimeoutMs ?? 2_000,
+      ...(o.celestiaMaxBlobBytes ? { maxBlobBytes: o.celestiaMaxBlobBytes } : {}),
     }),
   ];
   const store = new FilePostingStore(join(dir, file));
@@ -60,7 +74,10 @@ function poster(file: string, policy: PostingPolicy, clock: { now: number }, o: 
       readPayload: async (h) => payload(h),
       backoffMs: { initial: 1_000, max: 8_000 },
       now: () => clock.now,
+      ...(o.bundled ? { bundled: o.bundled } : {}),
+      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     }),
+    layers,
   };
 }
 
@@ -71,10 +88,13 @@ describe("DA poster", () => {
     eigenda.faults.unavailable = true;
     p.finalizedUpTo(2);
     await p.kick();
+    // EigenDA failed once and backs off as a whole: it is not asked again for the next blocks.
+    expect((await store.getPosting(0))?.layers.eigenda?.lastError?.kind).toBe("unavailable");
+    expect(p.progress().layers.eigenda?.failures).toBe(1);
     for (const h of [0, 1, 2]) {
       const posting = await store.getPosting(h);
       expect(posting?.satisfied).toBe(true);
-      expect(posting?.layers.eigenda?.lastError?.kind).toBe("unavailable");
+      expect(posting?.layers.eigenda?.state ?? "pending").toBe("pending");
       expect(posting?.layers.celestia?.state).toBe("posted");
       const report = await p.report(h);
       expect(report?.status.eigenda).toBe("not-posted");
@@ -133,5 +153,101 @@ describe("DA poster", () => {
     // Height 0 was found, not posted again; only height 1 was submitted.
     expect(submits()).toBe(landed + 1);
     expect(await second.store.getCursor()).toBe(2);
+  });
+  it("bundles every due block into as few Celestia submissions as fit, and reads each block back as itself", async () => {
+    const clock = { now: 4_000_000 };
+    // Room for 20 blocks of 1,000–1,100 bytes per submission.
+    const max = BUNDLE_HEADER_BYTES + 20 * (BUNDLE_ENTRY_OVERHEAD_BYTES + 1_100);
+    const events: PosterEvent[] = [];
+    const {
+      poster: p,
+      store,
+      layers,
+    } = poster("bundled.json", { kind: "all", layers: ["celestia"] }, clock, {
+      bundled: ["celestia"],
+      celestiaMaxBlobBytes: max,
+      onEvent: (e) => events.push(e),
+    });
+    const before = submits();
+    p.finalizedUpTo(49);
+    await p.kick();
+    const bundles = events.flatMap((e) => (e.type === "bundle-posted" ? [e] : []));
+    expect(submits() - before).toBe(bundles.length);
+    expect(bundles.length).toBeGreaterThanOrEqual(3);
+    expect(bundles.length).toBeLessThanOrEqual(4);
+    expect(bundles.reduce((n, b) => n + b.blocks, 0)).toBe(50);
+    for (const b of bundles) expect(b.bytes).toBeLessThanOrEqual(max);
+    expect(await store.getCursor()).toBe(50);
+    const celestiaLayer = layers[1] as CelestiaLayer;
+    for (let h = 0; h < 50; h++) {
+      const posting = await store.getPosting(h);
+      const bundle = bundles.find((b) => b.first <= h && h <= b.last);
+      expect(posting?.layers.celestia?.bundle).toEqual({ first: bundle?.first, last: bundle?.last });
+      expect(await retrievePostedPayload(celestiaLayer, posting as BlockPosting)).toEqual(payload(h));
+    }
+    // What the layer returns is checked: tampered bytes, or a posting naming another payload, are refused.
+    const posting = (await store.getPosting(7)) as BlockPosting;
+    await expect(
+      retrievePostedPayload(celestiaLayer, { ...posting, payloadHash: `0x${"00".repeat(32)}` }),
+    ).rejects.toMatchObject({
+      kind: "corrupt",
+    });
+    celestia.faults.tamper = true;
+    await expect(retrievePostedPayload(celestiaLayer, posting)).rejects.toMatchObject({ kind: "corrupt" });
+    celestia.faults.tamper = false;
+  });
+
+  it("after a restart, looks for a timed-out bundle byte for byte and posts only the blocks it did not hold", async () => {
+    const clock = { now: 5_000_000 };
+    celestia.faults.submitDelayMs = 600;
+    const policy: PostingPolicy = { kind: "all", layers: ["celestia"] };
+    const first = poster("bundle-restart.json", policy, clock, { submitTimeoutMs: 200, bundled: ["celestia"] });
+    first.poster.finalizedUpTo(4);
+    await first.poster.kick();
+    const landed = submits();
+    for (let h = 0; h <= 4; h++) {
+      const l = (await first.store.getPosting(h))?.layers.celestia;
+      expect(l?.inFlight).toBe(true);
+      expect(l?.bundle).toEqual({ first: 0, last: 4 });
+    }
+    await new Promise((r) => setTimeout(r, 700)); // the delayed submission completes on the node
+    celestia.faults.submitDelayMs = 0;
+    clock.now += 60_000;
+    const second = poster("bundle-restart.json", policy, clock, { bundled: ["celestia"] });
+    second.poster.finalizedUpTo(9);
+    await second.poster.kick();
+    // Blocks 0–4 were found in the bundle that landed; 5–9 went in one new bundle.
+    expect(submits()).toBe(landed + 1);
+    const found = (await second.store.getPosting(0))?.layers.celestia?.receipts[0];
+    for (let h = 0; h <= 9; h++) {
+      const posting = (await second.store.getPosting(h)) as BlockPosting;
+      expect(posting.satisfied).toBe(true);
+      expect(posting.layers.celestia?.bundle).toEqual(h <= 4 ? { first: 0, last: 4 } : { first: 5, last: 9 });
+      if (h <= 4) expect(posting.layers.celestia?.receipts[0]).toEqual(found);
+      expect(await retrievePostedPayload(second.layers[1] as CelestiaLayer, posting)).toEqual(payload(h));
+    }
+  });
+
+  it("runs each layer on its own: a slow layer does not hold a fast one back", async () => {
+    const clock = { now: 6_000_000 };
+    celestia.faults.submitDelayMs = 400;
+    const events: PosterEvent[] = [];
+    const { poster: p, store } = poster("independent.json", { kind: "all", layers: ["eigenda", "celestia"] }, clock, {
+      bundled: ["celestia"],
+      onEvent: (e) => events.push(e),
+    });
+    p.finalizedUpTo(15);
+    await p.kick();
+    celestia.faults.submitDelayMs = 0;
+    // EigenDA (one block per submission) posted all 16 blocks before Celestia's one bundle came back.
+    const firstBundle = events.findIndex((e) => e.type === "bundle-posted");
+    const eigendaPosted = events.flatMap((e, i) => (e.type === "posted" && e.layer === "eigenda" ? [i] : []));
+    expect(eigendaPosted).toHaveLength(16);
+    expect(Math.max(...eigendaPosted)).toBeLessThan(firstBundle);
+    expect(await store.getCursor()).toBe(16);
+    expect(p.progress().layers).toMatchObject({
+      eigenda: { submissions: 16, blocksPosted: 16 },
+      celestia: { submissions: 1, blocksPosted: 16 },
+    });
   });
 });

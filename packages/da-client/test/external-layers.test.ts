@@ -156,6 +156,9 @@ describe("Celestia client against a fake celestia-node", () => {
       putPosting: async (p) => {
         postings.set(p.height, structuredClone(p));
       },
+      putPostings: async (ps) => {
+        for (const p of ps) postings.set(p.height, structuredClone(p));
+      },
     };
     let clock = 1_000_000;
     const poster = new DaPoster({

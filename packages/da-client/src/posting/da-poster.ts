@@ -1,15 +1,23 @@
 /**
  * Posts every finalized block's payload to the configured DA layers under a
- * policy (all of some required layers, or any k of n), block by block in
- * height order from a persisted cursor.
+ * policy (all of some required layers, or any k of n), in height order from a
+ * persisted cursor (the first height some layer still owes).
  *
- * - Each (height, layer) attempt is recorded before it is made, and its
- *   receipt after, in a `PostingStore`: a restart resumes where it stopped.
+ * - Each layer runs on its own: a slow layer (a blob waits for its L1 block)
+ *   does not hold a fast one back, within a window ahead of the cursor.
+ * - A layer named in `bundled` gets every due block that fits one submission
+ *   (a bundle, `block-bundle.ts`) instead of one block per submission: its
+ *   cost per submission is shared, so it keeps up with the chain. Other
+ *   layers (the embedded one, whose certificates name a height) get one
+ *   block per submission.
+ * - Each attempt is recorded before it is made, and its receipt after, in a
+ *   `PostingStore`: a restart resumes where it stopped.
  * - After a timeout the earlier attempt may have landed: the layer's `find`
- *   (when it has one) is asked before submitting again, so nothing is posted
- *   twice.
- * - `unavailable` and `timeout` back off exponentially per layer; a k-of-n
- *   policy meanwhile takes the next layer (fail-over).
+ *   (when it has one) is asked for exactly the same bytes before submitting
+ *   again, so nothing is posted twice.
+ * - `unavailable`, `timeout` and unclassified errors back the layer off
+ *   exponentially; a k-of-n policy meanwhile gives its blocks to the next
+ *   layer in order (fail-over).
  * - Oversized payloads are split into `maxBlobBytes` parts, each posted and
  *   receipted on its own.
  * - The poster reads blocks itself (`readPayload`), so how far it lags is
@@ -18,6 +26,7 @@
  */
 import { sha256, toHex } from "@ordo/core";
 import { type DaLayer, DaLayerError, type DaReceipt, type DaStatus } from "../layer.js";
+import { bundleSize, encodeBundle } from "./block-bundle.js";
 
 export type PostingPolicy = { kind: "all"; layers: readonly string[] } | { kind: "k-of-n"; k: number };
 
@@ -33,6 +42,11 @@ export interface LayerPosting {
   lastError?: { kind: DaLayerError["kind"] | "error"; message: string };
   /** Set when an attempt started and its outcome is unknown (a crash or a timeout): check before resubmitting. */
   inFlight?: boolean;
+  /**
+   * Set when the block went (or is going) to the layer in a bundle: the bundle holds the blocks of [first, last]
+   * whose posting names the same bundle, and `receipts` is the bundle's one receipt.
+   */
+  bundle?: { first: number; last: number };
 }
 
 export interface BlockPosting {
@@ -49,6 +63,8 @@ export interface PostingStore {
   setCursor(height: number): Promise<void>;
   getPosting(height: number): Promise<BlockPosting | null>;
   putPosting(p: BlockPosting): Promise<void>;
+  /** Several postings in one write (a bundle's blocks). */
+  putPostings(ps: readonly BlockPosting[]): Promise<void>;
 }
 
 export interface DaPosterOptions {
@@ -59,8 +75,12 @@ export interface DaPosterOptions {
   readPayload(height: number): Promise<Uint8Array | null>;
   /** Backoff: first delay and cap, ms. */
   backoffMs?: { initial: number; max: number };
-  /** Blocks whose posting may be in progress at once (ahead of the cursor). */
+  /** How far ahead of the cursor a layer posting block by block looks (default 16 heights). */
   window?: number;
+  /** Layers whose submissions carry every due block that fits (a bundle); the rest get one block per submission. */
+  bundled?: readonly string[];
+  /** How far ahead of the cursor a bundled layer looks (default 1,024 heights). */
+  bundleWindow?: number;
   /** The first height to post (default 0; a validator starts at 1: its genesis block has no data). */
   firstHeight?: number;
   /** Whether a block goes to a layer at all (default: every block to every layer). */
@@ -71,9 +91,20 @@ export interface DaPosterOptions {
 
 export type PosterEvent =
   | { type: "posted"; height: number; layer: string; parts: number }
+  | { type: "bundle-posted"; layer: string; first: number; last: number; blocks: number; bytes: number }
   | { type: "failed"; height: number; layer: string; error: DaLayerError | Error; retryInMs: number }
   | { type: "recovered"; height: number; layer: string }
-  | { type: "satisfied"; height: number; layers: string[] };
+  | { type: "satisfied"; height: number; layers: string[] }
+  /** The poster itself failed (its store or `readPayload` threw): the pass stopped, the next one retries. */
+  | { type: "error"; error: Error };
+
+/** What the poster did, per layer, since it started (for metrics). */
+export interface PosterLayerStats {
+  submissions: number;
+  blocksPosted: number;
+  bytesPosted: number;
+  failures: number;
+}
 
 /** The payload split into parts of at most `max` bytes (one empty part for an empty payload). */
 export function splitPayload(payload: Uint8Array, max: number): Uint8Array[] {
@@ -91,12 +122,35 @@ export function policySatisfied(policy: PostingPolicy, posting: BlockPosting): b
   return policy.kind === "all" ? policy.layers.every((l) => posted.includes(l)) : posted.length >= policy.k;
 }
 
+/** A block due on one layer: its posting, the layer's entry in it, and its payload. */
+interface DueBlock {
+  posting: BlockPosting;
+  l: LayerPosting;
+  payload: Uint8Array;
+}
+
+/** One layer's loop: whether a pass runs, whether another is due after it, its backoff and its figures. */
+interface LayerLoop {
+  running: Promise<void> | null;
+  again: boolean;
+  failures: number;
+  backoffUntil: number;
+  stats: PosterLayerStats;
+}
+
 export class DaPoster {
   private readonly o: DaPosterOptions;
   private readonly layers: Map<string, DaLayer>;
+  /** The layers posted to, in order (under an `all` policy only the required ones). */
+  private readonly active: DaLayer[];
+  private readonly bundled: ReadonlySet<string>;
+  private readonly loops = new Map<string, LayerLoop>();
+  /** Postings from the cursor on, shared by the layer loops; a promise each, so concurrent readers share a load. */
+  private readonly postings = new Map<number, Promise<BlockPosting | null>>();
   private finalized = -1;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private cursorAt: number | null = null;
+  private advancing: Promise<void> = Promise.resolve();
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(o: DaPosterOptions) {
     this.o = o;
@@ -106,6 +160,31 @@ export class DaPoster {
         if (!this.layers.has(l)) throw new Error(`the policy requires unknown layer ${l}`);
     if (o.policy.kind === "k-of-n" && (o.policy.k < 1 || o.policy.k > o.layers.length))
       throw new Error(`k-of-n needs 1 ≤ k ≤ ${o.layers.length}`);
+    for (const l of o.bundled ?? []) if (!this.layers.has(l)) throw new Error(`bundled names unknown layer ${l}`);
+    this.bundled = new Set(o.bundled);
+    const policy = o.policy;
+    this.active = policy.kind === "all" ? o.layers.filter((l) => policy.layers.includes(l.name)) : [...o.layers];
+    for (const l of this.active)
+      this.loops.set(l.name, {
+        running: null,
+        again: false,
+        failures: 0,
+        backoffUntil: 0,
+        stats: { submissions: 0, blocksPosted: 0, bytesPosted: 0, failures: 0 },
+      });
+  }
+
+  private loopOf(layer: DaLayer): LayerLoop {
+    return this.loops.get(layer.name) as LayerLoop;
+  }
+
+  /** Where posting stands: the last final height, the first height some layer still owes, and per layer figures. */
+  progress(): { finalized: number; cursor: number; layers: Record<string, PosterLayerStats> } {
+    return {
+      finalized: this.finalized,
+      cursor: this.cursorAt ?? this.o.firstHeight ?? 0,
+      layers: Object.fromEntries([...this.loops].map(([name, loop]) => [name, { ...loop.stats }])),
+    };
   }
 
   private get now(): number {
@@ -115,28 +194,46 @@ export class DaPoster {
   /** Tells the poster a height is final; returns at once (posting runs on its own). */
   finalizedUpTo(height: number): void {
     if (height > this.finalized) this.finalized = height;
-    this.kick();
+    for (const l of this.active) void this.kickLayer(l);
   }
 
-  /** Runs a posting pass now (and again if new heights arrive meanwhile); resolves when idle. */
-  kick(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
+  /** Runs a posting pass of every layer now (and again if new heights arrive meanwhile); resolves when all are idle. */
+  async kick(): Promise<void> {
+    for (const l of this.active) void this.kickLayer(l);
+    // A layer's failure kicks the others (fail-over): wait for those passes too.
+    for (;;) {
+      const running = [...this.loops.values()].flatMap((l) => (l.running ? [l.running] : []));
+      if (running.length === 0) return;
+      await Promise.all(running);
     }
-    this.running = (async () => {
+  }
+
+  private kickLayer(layer: DaLayer): Promise<void> {
+    const loop = this.loopOf(layer);
+    if (loop.running) {
+      loop.again = true;
+      return loop.running;
+    }
+    loop.running = (async () => {
       do {
-        this.again = false;
-        await this.pass();
-      } while (this.again);
+        loop.again = false;
+        try {
+          await this.layerPass(layer, loop);
+          await this.advanceCursor();
+        } catch (e) {
+          this.o.onEvent?.({ type: "error", error: e instanceof Error ? e : new Error(String(e)) });
+          return;
+        }
+      } while (loop.again);
     })().finally(() => {
-      this.running = null;
+      loop.running = null;
     });
-    return this.running;
+    return loop.running;
   }
 
   private async cursor(): Promise<number> {
-    return Math.max(this.o.firstHeight ?? 0, await this.o.store.getCursor());
+    this.cursorAt ??= Math.max(this.o.firstHeight ?? 0, await this.o.store.getCursor());
+    return this.cursorAt;
   }
 
   /** Blocks finalized but not yet satisfied by the policy. */
@@ -144,62 +241,202 @@ export class DaPoster {
     return Math.max(0, this.finalized + 1 - (await this.cursor()));
   }
 
-  /** Posts what is due within the window ahead of the cursor, then advances the cursor past satisfied blocks. */
-  private async pass(): Promise<void> {
-    let cursor = await this.cursor();
-    const window = this.o.window ?? 16;
-    for (let h = cursor; h <= this.finalized && h < cursor + window; h++) await this.postBlock(h);
-    for (;;) {
-      const p = await this.o.store.getPosting(cursor);
-      if (!p?.satisfied || cursor > this.finalized) break;
-      cursor++;
-      await this.o.store.setCursor(cursor);
-    }
+  /** The posting of `height` (kept, or new from its payload); null while the height has no payload. */
+  private posting(height: number): Promise<BlockPosting | null> {
+    const kept = this.postings.get(height);
+    if (kept) return kept;
+    const loading = (async (): Promise<BlockPosting | null> => {
+      const known = await this.o.store.getPosting(height);
+      if (known) return known;
+      const payload = await this.o.readPayload(height);
+      return payload ? { height, payloadHash: toHex(sha256(payload)), layers: {}, satisfied: false } : null;
+    })();
+    this.postings.set(height, loading);
+    // A height without a payload yet (or whose read failed) is read again next time.
+    const forget = () => {
+      if (this.postings.get(height) === loading) this.postings.delete(height);
+    };
+    loading.then((p) => {
+      if (!p) forget();
+    }, forget);
+    return loading;
   }
 
-  private async postBlock(height: number): Promise<void> {
-    // A block already done costs one store read, not a rebuild of its payload.
-    const known = await this.o.store.getPosting(height);
-    if (known?.satisfied) return;
-    const payload = await this.o.readPayload(height);
-    if (!payload) return;
-    const posting: BlockPosting = known ?? {
-      height,
-      payloadHash: toHex(sha256(payload)),
-      layers: {},
-      satisfied: false,
-    };
-    for (const layer of this.layersInOrder()) {
-      if (posting.satisfied && this.o.policy.kind === "k-of-n") break;
-      const l = posting.layers[layer.name] ?? { state: "pending", receipts: [], attempts: 0, retryAt: 0 };
-      posting.layers[layer.name] = l;
-      if (l.state === "pending" && l.attempts === 0 && this.o.postTo && !this.o.postTo(layer.name, payload))
-        l.state = "skipped";
-      if (l.state !== "pending" || l.retryAt > this.now) continue;
-      await this.attempt(layer, l, payload, posting);
-      posting.satisfied = policySatisfied(this.o.policy, posting);
-    }
+  /** Moves the cursor past satisfied blocks (one mover at a time: the layer loops finish passes concurrently). */
+  private advanceCursor(): Promise<void> {
+    const move = this.advancing.then(async () => {
+      const start = await this.cursor();
+      let cursor = start;
+      while (cursor <= this.finalized && (await this.posting(cursor))?.satisfied) {
+        this.postings.delete(cursor);
+        cursor++;
+      }
+      if (cursor === start) return;
+      await this.o.store.setCursor(cursor);
+      this.cursorAt = cursor;
+    });
+    this.advancing = move.catch(() => undefined);
+    return move;
+  }
+
+  /** Writes postings in order (a later state of a posting never lands before an earlier one). */
+  private save(ps: readonly BlockPosting[]): Promise<void> {
+    const write = this.writes.then(() =>
+      ps.length === 1 ? this.o.store.putPosting(ps[0] as BlockPosting) : this.o.store.putPostings(ps),
+    );
+    this.writes = write.catch(() => undefined);
+    return write;
+  }
+
+  /** Updates `satisfied`; tells once, when the policy is first met. */
+  private settle(posting: BlockPosting): void {
+    if (posting.satisfied) return;
     posting.satisfied = policySatisfied(this.o.policy, posting);
-    await this.o.store.putPosting(posting);
     if (posting.satisfied)
       this.o.onEvent?.({
         type: "satisfied",
-        height,
+        height: posting.height,
         layers: Object.keys(posting.layers).filter((k) => posting.layers[k]?.state === "posted"),
       });
   }
 
-  /** Layers in configured order, required ones first under an `all` policy. */
-  private layersInOrder(): DaLayer[] {
-    const all = [...this.layers.values()];
-    if (this.o.policy.kind === "all") {
-      const required = new Set(this.o.policy.layers);
-      return all.filter((l) => required.has(l.name));
-    }
-    return all;
+  private backingOff(layer: string): boolean {
+    return (this.loops.get(layer)?.backoffUntil ?? 0) > this.now;
   }
 
-  private async attempt(layer: DaLayer, l: LayerPosting, payload: Uint8Array, posting: BlockPosting): Promise<void> {
+  /**
+   * Whether `layer` should post this block now. Under k-of-n the layers earlier in order come first: a later one
+   * takes the block only while fewer than k earlier ones can still carry it (posted, or pending and not failing).
+   */
+  private due(layer: DaLayer, posting: BlockPosting, l: LayerPosting): boolean {
+    if (l.state !== "pending" || l.retryAt > this.now) return false;
+    if (this.o.policy.kind !== "k-of-n") return true;
+    if (posting.satisfied) return false;
+    let carrying = 0;
+    for (const other of this.active) {
+      if (other === layer) break;
+      const state = posting.layers[other.name]?.state ?? "pending";
+      if (state === "posted" || state === "skipped" || (state === "pending" && !this.backingOff(other.name)))
+        carrying++;
+    }
+    return carrying < this.o.policy.k;
+  }
+
+  /** One pass of one layer over its window: block by block, or in bundles; stops at the layer's first failure. */
+  private async layerPass(layer: DaLayer, loop: LayerLoop): Promise<void> {
+    if (loop.backoffUntil > this.now) return;
+    const bundled = this.bundled.has(layer.name);
+    const cursor = await this.cursor();
+    const window = bundled ? (this.o.bundleWindow ?? 1024) : (this.o.window ?? 16);
+    const last = Math.min(this.finalized, cursor + window - 1);
+    let bundle: DueBlock[] = [];
+    let bundleBytes = bundleSize([]);
+    const flush = async (): Promise<boolean> => {
+      const members = bundle;
+      bundle = [];
+      bundleBytes = bundleSize([]);
+      return members.length === 0 || (await this.postBundle(layer, members, false));
+    };
+    for (let h = cursor; h <= last; h++) {
+      const posting = await this.posting(h);
+      if (!posting) continue;
+      const l = posting.layers[layer.name] ?? { state: "pending", receipts: [], attempts: 0, retryAt: 0 };
+      if (!this.due(layer, posting, l)) continue;
+      if (bundled && l.inFlight && l.bundle) {
+        // An earlier bundle whose outcome is unknown: exactly its bytes are looked for, or posted again.
+        if (!(await flush())) return;
+        const members = await this.bundleMembers(layer, l.bundle);
+        if (members.length > 0 && !(await this.postBundle(layer, members, true))) return;
+        h = Math.max(h, l.bundle.last);
+        continue;
+      }
+      const payload = await this.o.readPayload(h);
+      if (!payload) continue;
+      posting.layers[layer.name] = l;
+      if (l.attempts === 0 && this.o.postTo && !this.o.postTo(layer.name, payload)) {
+        l.state = "skipped";
+        this.settle(posting);
+        await this.save([posting]);
+        continue;
+      }
+      const size = bundleSize([payload.length]) - bundleSize([]);
+      if (!bundled || l.inFlight || bundleSize([payload.length]) > layer.maxBlobBytes) {
+        // One block per submission (split into parts if it is larger than the layer takes; looked for first if an
+        // earlier one-block attempt's outcome is unknown).
+        if (!(await flush()) || !(await this.attempt(layer, l, payload, posting))) return;
+        continue;
+      }
+      if (bundleBytes + size > layer.maxBlobBytes && !(await flush())) return;
+      bundle.push({ posting, l, payload });
+      bundleBytes += size;
+    }
+    await flush();
+  }
+
+  /** The blocks of an in-flight bundle, with their payloads, as they were when it was submitted. */
+  private async bundleMembers(layer: DaLayer, of: { first: number; last: number }): Promise<DueBlock[]> {
+    const members: DueBlock[] = [];
+    for (let h = of.first; h <= of.last; h++) {
+      const posting = await this.posting(h);
+      const l = posting?.layers[layer.name];
+      if (!posting || !l || l.bundle?.first !== of.first || !l.inFlight) continue;
+      const payload = await this.o.readPayload(h);
+      if (payload) members.push({ posting, l, payload });
+    }
+    return members;
+  }
+
+  /** Posts blocks as one bundle (after a timeout, looks for exactly this bundle first); false on failure. */
+  private async postBundle(layer: DaLayer, members: DueBlock[], recovering: boolean): Promise<boolean> {
+    const first = (members[0] as DueBlock).posting.height;
+    const last = (members[members.length - 1] as DueBlock).posting.height;
+    const bytes = encodeBundle(members.map((m) => ({ height: m.posting.height, payload: m.payload })));
+    const postings = members.map((m) => m.posting);
+    try {
+      let receipt = recovering && layer.find ? await layer.find(bytes) : null;
+      if (receipt) this.o.onEvent?.({ type: "recovered", height: first, layer: layer.name });
+      else {
+        for (const m of members) {
+          m.l.bundle = { first, last };
+          m.l.inFlight = true;
+          m.l.attempts++;
+        }
+        await this.save(postings);
+        this.loopOf(layer).stats.submissions++;
+        receipt = await layer.submit(bytes, { height: first });
+      }
+      for (const m of members) {
+        m.l.receipts = [receipt];
+        m.l.inFlight = false;
+        m.l.state = "posted";
+        delete m.l.lastError;
+        this.settle(m.posting);
+      }
+      await this.save(postings);
+      this.succeeded(layer, members.length, bytes.length);
+      this.o.onEvent?.({
+        type: "bundle-posted",
+        layer: layer.name,
+        first,
+        last,
+        blocks: members.length,
+        bytes: bytes.length,
+      });
+      return true;
+    } catch (e) {
+      const error = this.failed(
+        layer,
+        e,
+        members.map((m) => m.l),
+      );
+      await this.save(postings);
+      this.o.onEvent?.({ type: "failed", height: first, layer: layer.name, error, retryInMs: this.retryIn(layer) });
+      return false;
+    }
+  }
+
+  /** Posts one block on its own, in parts if it is larger than the layer takes; false on failure. */
+  private async attempt(layer: DaLayer, l: LayerPosting, payload: Uint8Array, posting: BlockPosting): Promise<boolean> {
     const parts = splitPayload(payload, layer.maxBlobBytes);
     try {
       // An attempt whose outcome is unknown may have landed: look before posting again.
@@ -213,27 +450,70 @@ export class DaPoster {
       }
       l.inFlight = true;
       l.attempts++;
-      await this.o.store.putPosting(posting);
+      await this.save([posting]);
       for (let i = l.receipts.length; i < parts.length; i++) {
+        this.loopOf(layer).stats.submissions++;
         l.receipts.push(await layer.submit(parts[i] as Uint8Array, { height: posting.height }));
-        await this.o.store.putPosting(posting);
+        await this.save([posting]);
       }
       l.inFlight = false;
       l.state = "posted";
       delete l.lastError;
+      this.settle(posting);
+      await this.save([posting]);
+      this.succeeded(layer, 1, payload.length);
       this.o.onEvent?.({ type: "posted", height: posting.height, layer: layer.name, parts: parts.length });
+      return true;
     } catch (e) {
-      const error = e instanceof Error ? e : new Error(String(e));
-      const kind = error instanceof DaLayerError ? error.kind : "error";
-      // A refusal of this payload is final on that layer; anything else is retried after a backoff.
+      const error = this.failed(layer, e, [l]);
+      await this.save([posting]);
+      this.o.onEvent?.({
+        type: "failed",
+        height: posting.height,
+        layer: layer.name,
+        error,
+        retryInMs: this.retryIn(layer),
+      });
+      return false;
+    }
+  }
+
+  private succeeded(layer: DaLayer, blocks: number, bytes: number): void {
+    const loop = this.loopOf(layer);
+    loop.failures = 0;
+    loop.backoffUntil = 0;
+    loop.stats.blocksPosted += blocks;
+    loop.stats.bytesPosted += bytes;
+  }
+
+  /**
+   * Records a failed submission on the blocks it carried. A refusal of this payload is final on that layer;
+   * anything else backs the whole layer off, and the layers after it in order are asked to take over.
+   */
+  private failed(layer: DaLayer, e: unknown, entries: LayerPosting[]): Error {
+    const error = e instanceof Error ? e : new Error(String(e));
+    const kind = error instanceof DaLayerError ? error.kind : "error";
+    const loop = this.loopOf(layer);
+    loop.stats.failures++;
+    if (kind !== "rejected") {
+      loop.failures++;
+      const { initial, max } = this.o.backoffMs ?? { initial: 500, max: 60_000 };
+      loop.backoffUntil = this.now + Math.min(max, initial * 2 ** Math.min(20, loop.failures - 1));
+    }
+    for (const l of entries) {
       l.inFlight = kind === "timeout" || kind === "error";
       if (kind === "rejected") l.state = "failed";
-      const { initial, max } = this.o.backoffMs ?? { initial: 500, max: 60_000 };
-      const delay = Math.min(max, initial * 2 ** Math.min(20, l.attempts - 1));
-      l.retryAt = this.now + delay;
+      l.retryAt = Math.max(loop.backoffUntil, this.now);
       l.lastError = { kind, message: error.message };
-      this.o.onEvent?.({ type: "failed", height: posting.height, layer: layer.name, error, retryInMs: delay });
     }
+    // Fail-over: the next layers may now be the ones to carry these blocks.
+    if (kind !== "rejected" && this.o.policy.kind === "k-of-n")
+      for (const other of this.active) if (other !== layer) void this.kickLayer(other);
+    return error;
+  }
+
+  private retryIn(layer: DaLayer): number {
+    return Math.max(0, (this.loops.get(layer.name)?.backoffUntil ?? 0) - this.now);
   }
 
   /** Each layer's receipts and their current status on the layer (for the API). */
@@ -246,9 +526,11 @@ export class DaPoster {
     const p = await this.o.store.getPosting(height);
     if (!p) return null;
     const status: Record<string, DaStatus | "not-posted"> = {};
-    for (const [name, l] of Object.entries(p.layers)) {
+    const names = new Set([...this.active.map((l) => l.name), ...Object.keys(p.layers)]);
+    for (const name of names) {
       const layer = this.layers.get(name);
-      if (!layer || l.state !== "posted" || l.receipts.length === 0) {
+      const l = p.layers[name];
+      if (!layer || l?.state !== "posted" || l.receipts.length === 0) {
         status[name] = "not-posted";
         continue;
       }

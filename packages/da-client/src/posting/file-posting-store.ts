@@ -54,7 +54,12 @@ export class FilePostingStore implements PostingStore {
   }
 
   async putPosting(p: BlockPosting): Promise<void> {
-    (await this.load()).postings[String(p.height)] = JSON.parse(JSON.stringify(p)) as BlockPosting;
+    await this.putPostings([p]);
+  }
+
+  async putPostings(ps: readonly BlockPosting[]): Promise<void> {
+    const state = await this.load();
+    for (const p of ps) state.postings[String(p.height)] = JSON.parse(JSON.stringify(p)) as BlockPosting;
     await this.save();
   }
 }

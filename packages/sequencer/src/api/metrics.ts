@@ -1,10 +1,16 @@
 /** Prometheus metrics of one validator (prom-client), read from the node and store at scrape time. */
+import type { DaPoster, PosterLayerStats } from "@ordo/da-client";
 import { Counter, Gauge, Registry } from "prom-client";
 import type { MarketService } from "../market/market-service.js";
 import type { ValidatorNode } from "../node/validator-node.js";
 import type { NodeStore } from "../storage/node-store.js";
 
-export function createMetrics(o: { node: ValidatorNode; store: NodeStore; market?: MarketService }): {
+export function createMetrics(o: {
+  node: ValidatorNode;
+  store: NodeStore;
+  market?: MarketService;
+  daPoster?: DaPoster;
+}): {
   registry: Registry;
 } {
   const registry = new Registry();
@@ -61,7 +67,36 @@ export function createMetrics(o: { node: ValidatorNode; store: NodeStore; market
     () => node.quorumStore.stats.certificatesFormed,
   );
   if (o.market) registerMarketMetrics(registry, o.market, gauge, counter);
+  if (o.daPoster) registerDaPosterMetrics(registry, o.daPoster, gauge);
   return { registry };
+}
+
+/** The DA poster on the validator that posts: how far behind the chain it is, and what each layer took. */
+function registerDaPosterMetrics(
+  registry: Registry,
+  poster: DaPoster,
+  gauge: (name: string, help: string, read: () => number) => Gauge,
+): void {
+  gauge("ordo_da_poster_cursor_height", "First height some DA layer still owes", () => poster.progress().cursor);
+  gauge("ordo_da_poster_lag_heights", "Final heights not yet posted under the DA policy", () => {
+    const { finalized, cursor } = poster.progress();
+    return Math.max(0, finalized + 1 - cursor);
+  });
+  const perLayer = (name: string, help: string, field: keyof PosterLayerStats) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ["layer"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [layer, stats] of Object.entries(poster.progress().layers)) this.inc({ layer }, stats[field]);
+      },
+    });
+  perLayer("ordo_da_submissions_total", "Submissions to a DA layer (a bundle of blocks is one)", "submissions");
+  perLayer("ordo_da_blocks_posted_total", "Blocks a DA layer took", "blocksPosted");
+  perLayer("ordo_da_bytes_posted_total", "Bytes a DA layer took", "bytesPosted");
+  perLayer("ordo_da_failures_total", "Failed submissions to a DA layer", "failures");
 }
 
 /** The prover market as this validator executes it: per prover, and how concentrated proving is. */

@@ -142,7 +142,7 @@ export const blockByHeight = {
 export const blockDa = {
   summary: "Where a block's DA payload is: per-layer receipts and status, the embedded layer's certificate and shards",
   description:
-    "On the validator that posts DA: the posting (per layer: receipts, status pending/included/final, attempts, last error) and whether the policy is met. On every validator: the embedded layer's certificate (if it has one) and the shard indexes it holds. Retention: the embedded layer keeps shards as long as the validator keeps its data dir; each external layer's retention is its own.",
+    "On the validator that posts DA: the posting (per layer: receipts, status pending/included/final, attempts, last error, and on an external layer the bundle `{ first, last }` of heights the block was posted in, one receipt for all of them) and whether the policy is met. On every validator: the embedded layer's certificate (if it has one) and the shard indexes it holds. Retention: the embedded layer keeps shards as long as the validator keeps its data dir; each external layer's retention is its own.",
   params: { type: "object", required: ["height"], properties: { height: heightParam } },
   response: { 200: { type: "object", additionalProperties: true }, ...errors },
 } as const;

@@ -239,7 +239,12 @@ export function createApiServer(o: ApiServerOptions): FastifyInstance {
       .send({ error: { code: "NOT_FOUND", message: `no route ${request.method} ${request.url.split("?")[0]}` } });
   });
 
-  const metrics = createMetrics({ node, store, ...(o.market ? { market: o.market } : {}) });
+  const metrics = createMetrics({
+    node,
+    store,
+    ...(o.market ? { market: o.market } : {}),
+    ...(o.da?.poster ? { daPoster: o.da.poster } : {}),
+  });
 
   // ── transactions ────────────────────────────────────────────────────────
 

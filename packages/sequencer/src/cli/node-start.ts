@@ -99,7 +99,9 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
                         { height: e.height, layer: e.layer, err: e.error.message, retryInMs: e.retryInMs },
                         "DA post failed",
                       )
-                    : log.debug(e, "DA"),
+                    : e.type === "error"
+                      ? log.error({ err: e.error.message }, "DA poster pass failed; the next one retries")
+                      : log.debug(e, "DA"),
               },
             }
           : {}),

@@ -80,6 +80,9 @@ export function startDaService(o: DaServiceOptions): DaService {
       store: new LevelPostingStore(o.store),
       readPayload: payloadAt,
       firstHeight: 1,
+      // External layers charge per submission (a blob waits for its L1 block): they take bundles of blocks. The
+      // embedded layer's certificates name one height each: it takes blocks one by one.
+      bundled: o.poster.layers.map((l) => l.name),
       ...(o.poster.onEvent ? { onEvent: o.poster.onEvent } : {}),
       // A block without transactions has nothing to make available (its namespace root is the empty tree's), so
       // no layer gets it; some layers (blobs) get only blocks with transactions anyway.

@@ -25,4 +25,11 @@ export class LevelPostingStore implements PostingStore {
   async putPosting(p: BlockPosting): Promise<void> {
     await this.store.putDaRecord("posting", p.height, json(p));
   }
+
+  async putPostings(ps: readonly BlockPosting[]): Promise<void> {
+    await this.store.putDaRecords(
+      "posting",
+      ps.map((p) => ({ id: p.height, bytes: json(p) })),
+    );
+  }
 }

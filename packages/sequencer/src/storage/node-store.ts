@@ -452,6 +452,12 @@ export class NodeStore {
     await this.groupWrite([{ type: "put", key: storeKey.da(kind, id), value: bytes }]);
   }
 
+  /** Stores several DA records of one kind in one synchronous write. */
+  async putDaRecords(kind: DaRecordKind, records: readonly { id: number; bytes: Uint8Array }[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.groupWrite(records.map((r) => ({ type: "put" as const, key: storeKey.da(kind, r.id), value: r.bytes })));
+  }
+
   async getDaRecord(kind: DaRecordKind, id: number): Promise<Uint8Array | null> {
     return this.read(storeKey.da(kind, id), plain);
   }
