@@ -478,7 +478,9 @@ export class DaPoster {
     }
   }
 
+  /** After each successful submission: counts it, clears the layer's backoff, and moves the cursor on at once. */
   private succeeded(layer: DaLayer, blocks: number, bytes: number): void {
+    void this.advanceCursor().catch(() => undefined); // a failed move is redone after the pass
     const loop = this.loopOf(layer);
     loop.failures = 0;
     loop.backoffUntil = 0;
