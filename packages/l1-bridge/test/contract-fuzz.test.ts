@@ -36,21 +36,16 @@ import { gunzipSync } from "node:zlib";
 import {
   type BlockHeader,
   type BlockPayload,
-  blstBackend,
   createBitmap,
   encodeEpochChange,
-  generateValidatorKey,
   hashHeader,
-  hashValidatorSet,
   namespaceRoot,
   proofAttestationDigest,
   proveTransaction,
   type QuorumCertificate,
   sha256,
   toHex,
-  type Validator,
   type ValidatorKey,
-  voteDigest,
 } from "@ordo/core";
 import {
   encodeTransfer,
@@ -96,16 +91,23 @@ import { RollupBatchVerifierAbi, RollupBatchVerifierBytecode } from "../src/gene
 import { type Groth16ProofCalldata, proofToCalldata } from "../src/groth16-calldata.js";
 import {
   type CommitteeArgs,
-  committeeArgs,
   deployLightClient,
   epochChangeArgs,
   finalityCertificateArgs,
   g2ToEip2537,
 } from "../src/light-client.js";
 import { attestedBatchArgs, deployRollupBridge, provenBatchArgs, statementsRoot } from "../src/rollup-bridge.js";
+import {
+  all,
+  bls,
+  CHAIN,
+  type Committee,
+  certify as certifyHeader,
+  committee as makeCommittee,
+  header as makeHeader,
+} from "./fixtures/committee.js";
 
 const PORT = 28345;
-const CHAIN = 7;
 /** Rollup A: the proven path with the real Groth16 verifier. B: the attested path. M: the malicious verifier's. */
 const A = 1;
 const B = 2;
@@ -118,7 +120,6 @@ const NS_REENTRY = 41;
 const GAS = 8_000_000n;
 const U256 = 2n ** 256n;
 
-const bls = blstBackend;
 const account = privateKeyToAccount(ANVIL_DEV_PRIVATE_KEY);
 const stranger = privateKeyToAccount(ANVIL_DEV_PRIVATE_KEY_2);
 const rpcUrl = `http://127.0.0.1:${PORT}`;
@@ -454,50 +455,10 @@ function mutationsOf(data: Hex, fn: AbiFunction): fc.Arbitrary<Mutation> {
 
 // ------------------------------------------------------------------ committees, headers, certificates
 
-interface Committee {
-  epoch: number;
-  keys: ValidatorKey[];
-  validators: Validator[];
-  args: CommitteeArgs;
-  setHash: Uint8Array;
-}
-
-function committee(epoch: number, stakes: bigint[]): Committee {
-  const keys = stakes.map((_, i) => generateValidatorKey(bls, det(`validator/${epoch}/${i}`)));
-  const validators = keys.map((k, i) => ({
-    publicKey: k.publicKey,
-    stake: stakes[i] as bigint,
-    proofOfPossession: k.proofOfPossession,
-  }));
-  return { epoch, keys, validators, args: committeeArgs(validators), setHash: hashValidatorSet({ epoch, validators }) };
-}
-
-const all = (c: Committee) => c.keys.map((_, i) => i);
-
-function header(c: Committee, height: number, root: Uint8Array = det(`root/${height}`)): BlockHeader {
-  return {
-    chainId: CHAIN,
-    epoch: c.epoch,
-    round: height + 3,
-    height,
-    parentHash: det(`parent/${height}`),
-    namespaceRoot: root,
-    payloadHash: det(`payload/${height}`),
-    validatorSetHash: c.setHash,
-    proposer: height % c.keys.length,
-    timestampMs: 1_700_000_000_000 + height,
-  };
-}
-
-/** The QC whose committedHash is `h`'s hash, signed by `signers` of `c` (under `c.epoch`). */
-function certify(c: Committee, h: BlockHeader, signers: number[]): QuorumCertificate {
-  const qc = { epoch: c.epoch, round: h.round + 2, blockHash: det(`block/${h.height}`), committedHash: hashHeader(h) };
-  const digest = voteDigest(CHAIN, qc.epoch, qc.round, qc.blockHash, qc.committedHash);
-  const signature = bls.aggregateSignatures(
-    signers.map((i) => bls.sign((c.keys[i] as ValidatorKey).secretKey, digest)),
-  );
-  return { ...qc, signers: createBitmap(c.keys.length, signers), signature };
-}
+const committee = (epoch: number, stakes: bigint[]) => makeCommittee(epoch, stakes, det);
+const header = (c: Committee, height: number, namespaceRoot?: Uint8Array): BlockHeader =>
+  makeHeader(c, height, { bytes: det, ...(namespaceRoot ? { namespaceRoot } : {}) });
+const certify = (c: Committee, h: BlockHeader, signers: number[]) => certifyHeader(c, h, signers, { bytes: det });
 
 const certificateCall = (headers: BlockHeader[], qc: QuorumCertificate, args: CommitteeArgs): Hex =>
   encodeFunctionData({

@@ -6,23 +6,18 @@ import { randomBytes } from "node:crypto";
 import {
   type BlockHeader,
   type BlockPayload,
-  blstBackend,
   createBitmap,
   type EpochSchedule,
   encodeEpochChange,
   epochEndHeight,
   epochStartHeight,
-  generateValidatorKey,
   hashHeader,
-  hashValidatorSet,
   type NamespaceGroup,
   namespaceRoot,
   proveTransaction,
-  type QuorumCertificate,
   type TransactionInclusionProof,
   toHex,
   type Validator,
-  type ValidatorKey,
   type ValidatorSetData,
   verifyTransactionInclusion,
   voteDigest,
@@ -32,16 +27,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANVIL_DEV_PRIVATE_KEY, type Anvil, startAnvil } from "../src/anvil.js";
 import { type BridgeClients, evmClients } from "../src/deploy.js";
 import { OrdoLightClientAbi } from "../src/generated/OrdoLightClient.js";
-import {
-  type CommitteeArgs,
-  committeeArgs,
-  deployLightClient,
-  epochChangeArgs,
-  finalityCertificateArgs,
-} from "../src/light-client.js";
+import { deployLightClient, epochChangeArgs, finalityCertificateArgs } from "../src/light-client.js";
+import { all, CHAIN, type Committee, certify, committee, header } from "./fixtures/committee.js";
 
-const bls = blstBackend;
-const CHAIN = 7;
 let anvil: Anvil;
 let clients: BridgeClients;
 
@@ -50,54 +38,6 @@ beforeAll(async () => {
   clients = evmClients(anvil.rpcUrl, anvil.chainId, ANVIL_DEV_PRIVATE_KEY);
 }, 30_000);
 afterAll(async () => anvil?.stop());
-
-interface Committee {
-  epoch: number;
-  keys: ValidatorKey[];
-  validators: Validator[];
-  args: CommitteeArgs;
-  setHash: Uint8Array;
-}
-
-function committee(epoch: number, stakes: bigint[]): Committee {
-  const keys = stakes.map(() => generateValidatorKey(bls, new Uint8Array(randomBytes(32))));
-  const validators = keys.map((k, i) => ({
-    publicKey: k.publicKey,
-    stake: stakes[i] as bigint,
-    proofOfPossession: k.proofOfPossession,
-  }));
-  return { epoch, keys, validators, args: committeeArgs(validators), setHash: hashValidatorSet({ epoch, validators }) };
-}
-
-function header(c: Committee, height: number): BlockHeader {
-  return {
-    chainId: CHAIN,
-    epoch: c.epoch,
-    round: height + 3,
-    height,
-    parentHash: new Uint8Array(randomBytes(32)),
-    namespaceRoot: new Uint8Array(randomBytes(32)),
-    payloadHash: new Uint8Array(randomBytes(32)),
-    validatorSetHash: c.setHash,
-    proposer: height % c.keys.length,
-    timestampMs: 1_700_000_000_000 + height,
-  };
-}
-
-/** The QC of `h`'s child: signers in `signers` sign the vote whose committedHash is `h`'s hash. */
-function certify(c: Committee, h: BlockHeader, signers: number[], digest?: Uint8Array): QuorumCertificate {
-  const qc = {
-    epoch: c.epoch,
-    round: h.round + 2,
-    blockHash: new Uint8Array(randomBytes(32)),
-    committedHash: hashHeader(h),
-  };
-  const message = digest ?? voteDigest(CHAIN, qc.epoch, qc.round, qc.blockHash, qc.committedHash);
-  const signature = bls.aggregateSignatures(
-    signers.map((i) => bls.sign((c.keys[i] as ValidatorKey).secretKey, message)),
-  );
-  return { ...qc, signers: createBitmap(c.keys.length, signers), signature };
-}
 
 async function deploy(c: Committee): Promise<Address> {
   return deployLightClient(clients as never, { ordoChainId: CHAIN, epoch: c.epoch, committee: c.args });
@@ -132,7 +72,6 @@ async function revertOf(p: Promise<unknown>): Promise<string> {
 
 const SCHEDULE: EpochSchedule = { length: 10 };
 const rand = (n: number) => new Uint8Array(randomBytes(n));
-const all = (c: Committee) => c.keys.map((_, i) => i);
 
 const simFinality = (address: Address, args: ReturnType<typeof finalityCertificateArgs>) =>
   clients.public.simulateContract({
@@ -240,7 +179,7 @@ describe("OrdoLightClient", () => {
         account: clients.wallet.account,
       });
     // Signed by the right keys, over another message.
-    const other = certify(c, h, [1, 2, 3], voteDigest(CHAIN, 0, 99, new Uint8Array(32), hashHeader(h)));
+    const other = certify(c, h, [1, 2, 3], { digest: voteDigest(CHAIN, 0, 99, new Uint8Array(32), hashHeader(h)) });
     expect(await revertOf(sim(finalityCertificateArgs([h], { ...good, signature: other.signature }, c.args)))).toBe(
       "InvalidSignature",
     );
