@@ -106,6 +106,12 @@ describe("embedded DA layer", () => {
       const empty = decodeBlockPayload((await da(0).payloadAt(x)) as Uint8Array).groups.length === 0;
       expect(p?.layers.embedded?.state, `height ${x}`).toBe(empty ? "skipped" : "posted");
     }
+    // The poster's progress is exported: its cursor is past h, and the embedded layer counted the blocks it took.
+    const metrics = (await (net.apps[0] as FastifyInstance).inject({ url: "/metrics" })).body;
+    const value = (line: string) => Number(metrics.match(new RegExp(`^${line} (\\d+)$`, "m"))?.[1]);
+    expect(value("ordo_da_poster_cursor_height")).toBeGreaterThan(h);
+    expect(value('ordo_da_blocks_posted_total\\{layer="embedded"\\}')).toBeGreaterThan(0);
+    expect(value('ordo_da_failures_total\\{layer="embedded"\\}')).toBe(0);
   }, 90_000);
 
   it("does not count a validator that does not hold its shards, and refuses a forged signer", async () => {
