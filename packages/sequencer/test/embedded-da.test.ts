@@ -107,9 +107,16 @@ describe("embedded DA layer", () => {
       expect(p?.layers.embedded?.state, `height ${x}`).toBe(empty ? "skipped" : "posted");
     }
     // The poster's progress is exported: its cursor is past h, and the embedded layer counted the blocks it took.
-    const metrics = (await (net.apps[0] as FastifyInstance).inject({ url: "/metrics" })).body;
+    let metrics = "";
     const value = (line: string) => Number(metrics.match(new RegExp(`^${line} (\\d+)$`, "m"))?.[1]);
-    expect(value("ordo_da_poster_cursor_height")).toBeGreaterThan(h);
+    await waitFor(
+      async () => {
+        metrics = (await (net.apps[0] as FastifyInstance).inject({ url: "/metrics" })).body;
+        return value("ordo_da_poster_cursor_height") > h;
+      },
+      10_000,
+      "the poster's cursor past h in its metrics",
+    );
     expect(value('ordo_da_blocks_posted_total\\{layer="embedded"\\}')).toBeGreaterThan(0);
     expect(value('ordo_da_failures_total\\{layer="embedded"\\}')).toBe(0);
   }, 90_000);
