@@ -50,6 +50,7 @@ function poster(
     submitTimeoutMs?: number;
     bundled?: string[];
     celestiaMaxBlobBytes?: number;
+    maxAhead?: number;
     onEvent?: (e: PosterEvent) => void;
   } = {},
 ) {
@@ -75,6 +76,7 @@ function poster(
       backoffMs: { initial: 1_000, max: 8_000 },
       now: () => clock.now,
       ...(o.bundled ? { bundled: o.bundled } : {}),
+      ...(o.maxAhead ? { maxAhead: o.maxAhead } : {}),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     }),
     layers,
@@ -230,24 +232,60 @@ describe("DA poster", () => {
 
   it("runs each layer on its own: a slow layer does not hold a fast one back", async () => {
     const clock = { now: 6_000_000 };
-    celestia.faults.submitDelayMs = 400;
+    // Celestia takes the bundle and answers only when released.
+    let release = () => {};
+    celestia.faults.holdSubmits = new Promise<void>((r) => {
+      release = r;
+    });
     const events: PosterEvent[] = [];
     const { poster: p, store } = poster("independent.json", { kind: "all", layers: ["eigenda", "celestia"] }, clock, {
       bundled: ["celestia"],
       onEvent: (e) => events.push(e),
     });
     p.finalizedUpTo(15);
-    await p.kick();
-    celestia.faults.submitDelayMs = 0;
-    // EigenDA (one block per submission) posted all 16 blocks before Celestia's one bundle came back.
-    const firstBundle = events.findIndex((e) => e.type === "bundle-posted");
-    const eigendaPosted = events.flatMap((e, i) => (e.type === "posted" && e.layer === "eigenda" ? [i] : []));
-    expect(eigendaPosted).toHaveLength(16);
-    expect(Math.max(...eigendaPosted)).toBeLessThan(firstBundle);
+    const idle = p.kick();
+    // EigenDA (one block per submission) posts all 16 blocks while Celestia's one bundle is still out.
+    const eigendaPosted = () => events.filter((e) => e.type === "posted" && e.layer === "eigenda").length;
+    const deadline = Date.now() + 20_000;
+    while (eigendaPosted() < 16 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(eigendaPosted()).toBe(16);
+    expect(events.some((e) => e.type === "bundle-posted")).toBe(false);
+    expect(await store.getCursor()).toBe(0);
+    release();
+    delete celestia.faults.holdSubmits;
+    await idle;
     expect(await store.getCursor()).toBe(16);
     expect(p.progress().layers).toMatchObject({
       eigenda: { submissions: 16, blocksPosted: 16 },
       celestia: { submissions: 1, blocksPosted: 16 },
     });
+  });
+
+  it("a layer that is down holds the cursor but not the others: they post on, up to maxAhead past the cursor", async () => {
+    const clock = { now: 7_000_000 };
+    celestia.faults.unavailable = true;
+    const { poster: p, store } = poster("down.json", { kind: "all", layers: ["eigenda", "celestia"] }, clock, {
+      maxAhead: 40,
+    });
+    // Heights become final a few at a time, as a chain makes them: EigenDA keeps up, far past its window of 16.
+    for (let h = 0; h < 60; h += 5) {
+      p.finalizedUpTo(h + 4);
+      await p.kick();
+    }
+    celestia.faults.unavailable = false;
+    const eigendaPosted = async () => {
+      let n = 0;
+      for (let h = 0; h < 60; h++) if ((await store.getPosting(h))?.layers.eigenda?.state === "posted") n++;
+      return n;
+    };
+    expect(await eigendaPosted()).toBe(40);
+    expect((await store.getPosting(40))?.layers.eigenda?.state ?? "pending").toBe("pending");
+    expect(await store.getCursor()).toBe(0);
+    expect(await p.lag()).toBe(60);
+    // Celestia back (after its backoff): it catches up, the cursor moves, and EigenDA takes the rest.
+    clock.now += 60_000;
+    for (let i = 0; i < 8 && (await p.lag()) > 0; i++) await p.kick();
+    expect(await eigendaPosted()).toBe(60);
+    expect(await store.getCursor()).toBe(60);
   });
 });

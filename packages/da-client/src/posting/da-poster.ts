@@ -3,8 +3,9 @@
  * policy (all of some required layers, or any k of n), in height order from a
  * persisted cursor (the first height some layer still owes).
  *
- * - Each layer runs on its own: a slow layer (a blob waits for its L1 block)
- *   does not hold a fast one back, within a window ahead of the cursor.
+ * - Each layer runs on its own, over a window past the first height it still
+ *   owes: a slow or failing layer (a blob waits for its L1 block) does not
+ *   hold a fast one back, up to `maxAhead` heights past the cursor.
  * - A layer named in `bundled` gets every due block that fits one submission
  *   (a bundle, `block-bundle.ts`) instead of one block per submission: its
  *   cost per submission is shared, so it keeps up with the chain. Other
@@ -75,12 +76,17 @@ export interface DaPosterOptions {
   readPayload(height: number): Promise<Uint8Array | null>;
   /** Backoff: first delay and cap, ms. */
   backoffMs?: { initial: number; max: number };
-  /** How far ahead of the cursor a layer posting block by block looks (default 16 heights). */
+  /** How far past the first height it still owes a layer posting block by block looks (default 16 heights). */
   window?: number;
   /** Layers whose submissions carry every due block that fits (a bundle); the rest get one block per submission. */
   bundled?: readonly string[];
-  /** How far ahead of the cursor a bundled layer looks (default 1,024 heights). */
+  /** How far past the first height it still owes a bundled layer looks (default 1,024 heights). */
   bundleWindow?: number;
+  /**
+   * How far past the cursor any layer may go while another is behind (default 4,096 heights): it bounds the
+   * postings kept in memory.
+   */
+  maxAhead?: number;
   /** The first height to post (default 0; a validator starts at 1: its genesis block has no data). */
   firstHeight?: number;
   /** Whether a block goes to a layer at all (default: every block to every layer). */
@@ -133,6 +139,8 @@ interface DueBlock {
 interface LayerLoop {
   running: Promise<void> | null;
   again: boolean;
+  /** The first height from the cursor on that this layer still owes (found again after a restart). */
+  frontier: number;
   failures: number;
   backoffUntil: number;
   stats: PosterLayerStats;
@@ -168,6 +176,7 @@ export class DaPoster {
       this.loops.set(l.name, {
         running: null,
         again: false,
+        frontier: 0,
         failures: 0,
         backoffUntil: 0,
         stats: { submissions: 0, blocksPosted: 0, bytesPosted: 0, failures: 0 },
@@ -322,13 +331,30 @@ export class DaPoster {
     return carrying < this.o.policy.k;
   }
 
-  /** One pass of one layer over its window: block by block, or in bundles; stops at the layer's first failure. */
+  /** Whether `layer` is done with this block: posted, skipped or refused there, or (k-of-n) no longer needed. */
+  private doneOn(layer: DaLayer, posting: BlockPosting): boolean {
+    const state = posting.layers[layer.name]?.state ?? "pending";
+    return state !== "pending" || (this.o.policy.kind === "k-of-n" && posting.satisfied);
+  }
+
+  /**
+   * One pass of one layer over its window past the first height it still owes: block by block, or in bundles;
+   * stops at the layer's first failure.
+   */
   private async layerPass(layer: DaLayer, loop: LayerLoop): Promise<void> {
     if (loop.backoffUntil > this.now) return;
     const bundled = this.bundled.has(layer.name);
     const cursor = await this.cursor();
+    const end = cursor + (this.o.maxAhead ?? 4096); // exclusive
+    let from = Math.max(cursor, loop.frontier);
+    while (from < end && from <= this.finalized) {
+      const p = await this.posting(from);
+      if (!p || !this.doneOn(layer, p)) break;
+      from++;
+    }
+    loop.frontier = from;
     const window = bundled ? (this.o.bundleWindow ?? 1024) : (this.o.window ?? 16);
-    const last = Math.min(this.finalized, cursor + window - 1);
+    const last = Math.min(this.finalized, from + window - 1, end - 1);
     let bundle: DueBlock[] = [];
     let bundleBytes = bundleSize([]);
     const flush = async (): Promise<boolean> => {
@@ -337,7 +363,7 @@ export class DaPoster {
       bundleBytes = bundleSize([]);
       return members.length === 0 || (await this.postBundle(layer, members, false));
     };
-    for (let h = cursor; h <= last; h++) {
+    for (let h = from; h <= last; h++) {
       const posting = await this.posting(h);
       if (!posting) continue;
       const l = posting.layers[layer.name] ?? { state: "pending", receipts: [], attempts: 0, retryAt: 0 };

@@ -28,6 +28,8 @@ export interface CelestiaFaults {
   unavailable: boolean;
   /** `blob.Get`/`blob.GetAll` return the data with its first byte flipped. */
   tamper: boolean;
+  /** While set, `blob.Submit` answers only once this promise settles (the blob is committed at once). */
+  holdSubmits?: Promise<void>;
 }
 
 export class FakeCelestiaNode {
@@ -191,6 +193,7 @@ export class FakeCelestiaNode {
       })),
     );
     if (this.faults.submitDelayMs > 0) await new Promise((r) => setTimeout(r, this.faults.submitDelayMs));
+    if (this.faults.holdSubmits) await this.faults.holdSubmits;
     if (this.faults.timeoutAfterLanding > 0) {
       this.faults.timeoutAfterLanding -= 1;
       throw new Error("timed out waiting for tx to be included in a block");
