@@ -63,6 +63,12 @@ export interface ProverAgentOptions {
   randomSalt: () => Uint8Array;
   /** Stop bidding on a rollup while this many of its own won jobs and open bids wait for a batch (default 1). */
   maxWaitingJobs?: number;
+  /**
+   * Stop committing new bids while this many of its jobs are bound to a batch and not proven yet (default: no
+   * limit). A prover that wins more than it can prove before the deadlines is slashed for each it misses; open
+   * bids are still revealed (a withheld reveal is slashed too).
+   */
+  maxJobsInProgress?: number;
   /** Register as a prover with this bond while the market has no prover account for `id` (default: never). */
   bond?: bigint;
   /**
@@ -158,6 +164,10 @@ export class ProverAgent {
     // Commits in flight hold no collateral in the view yet, but will.
     const committing = [...this.inFlight.values()].filter((f) => f.step.kind === "commit-bid").length;
     let free = me.bond - me.locked - collateral * BigInt(committing);
+    const proving = market
+      .jobs()
+      .filter((j) => j.status === "assigned" && j.assignee?.prover === this.id && !this.proofs.has(j.id)).length;
+    const atCapacity = proving >= (this.o.maxJobsInProgress ?? Number.POSITIVE_INFINITY);
     for (const slot of market.openSlots()) {
       const mine = this.sealed.get(slot.id);
       if (mine) {
@@ -170,7 +180,7 @@ export class ProverAgent {
         continue;
       }
       if (height < slot.openedAt || height >= slot.commitEnd) continue;
-      if (free < collateral) continue;
+      if (free < collateral || atCapacity) continue;
       const waiting = market
         .jobs()
         .filter(

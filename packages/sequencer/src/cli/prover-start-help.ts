@@ -1,6 +1,6 @@
 /** `ordo prover start --help` (kept apart so `ordo --help` does not load the prover). */
 export const PROVER_START_HELP = `Usage: ordo prover start --key FILE --node URL[,URL...] [--price P] [--bond B]
-                         [--metrics-port PORT] [--invalid-proofs]
+                         [--max-jobs N] [--metrics-port PORT] [--invalid-proofs]
 
 Runs a prover: bonds B (default 10000) from the key's market balance, bids P
 (default 10) per job on every rollup slot it can hold, and proves the jobs it is
@@ -17,6 +17,9 @@ window is open.
                         than 5 blocks behind the highest of the others (checked
                         when a request fails, every 10 s, and while its height
                         stands still)
+  --max-jobs N          bid on no new slot while N of its jobs are being proven
+                        (default 1): a prover that takes more than it can
+                        prove before the deadlines is slashed for each miss
   --metrics-port PORT   serve Prometheus metrics on 127.0.0.1:PORT/metrics
   --invalid-proofs      submit proofs that do not verify (to see slashing)
 `;

@@ -224,6 +224,7 @@ export async function proverStart(args: string[], help: string): Promise<void> {
       node: { type: "string" },
       price: { type: "string" },
       bond: { type: "string" },
+      "max-jobs": { type: "string" },
       "invalid-proofs": { type: "boolean" },
       "metrics-port": { type: "string" },
       help: { type: "boolean" },
@@ -236,6 +237,9 @@ export async function proverStart(args: string[], help: string): Promise<void> {
     throw new UsageError("--price must be an integer");
   if (values.bond !== undefined && !/^[0-9]{1,18}$/.test(values.bond))
     throw new UsageError("--bond must be an integer");
+  const maxJobs = Number(values["max-jobs"] ?? 1);
+  if (!Number.isInteger(maxJobs) || maxJobs < 1 || maxJobs > 1_000)
+    throw new UsageError("--max-jobs must be an integer from 1 to 1000");
   const metricsPort = values["metrics-port"] === undefined ? undefined : Number(values["metrics-port"]);
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort < 65536))
     throw new UsageError("--metrics-port must be a TCP port (0-65535)");
@@ -270,6 +274,7 @@ export async function proverStart(args: string[], help: string): Promise<void> {
     id: me,
     price: BigInt(values.price ?? 10),
     bond: BigInt(values.bond ?? 10_000),
+    maxJobsInProgress: maxJobs,
     randomSalt: () => new Uint8Array(randomBytes(32)),
   });
   const worker = new ProvingWorker();
