@@ -84,10 +84,14 @@ export async function startAnvil(o: AnvilOptions): Promise<Anvil> {
   });
   const rpcUrl = `http://${o.host ?? "127.0.0.1"}:${o.port}`;
   const t0 = Date.now();
-  while (!(await rpcReady(rpcUrl))) {
+  for (;;) {
+    // The deadline counts from when a probe was sent: if this process's event loop was blocked (a synchronous
+    // WASM load beside it, say), a probe sent before the block says nothing about an anvil that is up by now.
+    const sentAt = Date.now();
+    if (await rpcReady(rpcUrl)) break;
     if (child.exitCode !== null)
       throw new Error(`anvil exited with code ${child.exitCode}: ${stderr.trim() || "(no output)"}`);
-    if (Date.now() - t0 > 20_000) {
+    if (sentAt - t0 > 20_000) {
       child.kill("SIGKILL");
       throw new Error(`anvil did not answer on ${rpcUrl} within 20 s: is the port free?`);
     }
