@@ -335,9 +335,10 @@ export async function checkDaRetrievable(o: {
     if (answer) missing.push(`height ${h}: the embedded layer did not rebuild namespace ${ns} (${answer})`);
     else rebuilt++;
     // The block's payload out of its blob (its bundle), checked against the receipt and the posted payload hash.
-    const posting = reports.get(h)?.posting;
     try {
-      if (posting) await retrievePostedPayload(blobs, posting);
+      const posting = reports.get(h)?.posting;
+      if (!posting) throw new Error("the poster reports no posting");
+      await retrievePostedPayload(blobs, posting);
       blobsRead++;
     } catch (e) {
       missing.push(`height ${h}: not readable from its blob: ${(e as Error).message.split("\n")[0]}`);

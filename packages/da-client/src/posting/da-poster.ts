@@ -27,7 +27,7 @@
  */
 import { sha256, toHex } from "@ordo/core";
 import { type DaLayer, DaLayerError, type DaReceipt, type DaStatus } from "../layer.js";
-import { bundleSize, encodeBundle } from "./block-bundle.js";
+import { BUNDLE_ENTRY_OVERHEAD_BYTES, BUNDLE_HEADER_BYTES, encodeBundle } from "./block-bundle.js";
 
 export type PostingPolicy = { kind: "all"; layers: readonly string[] } | { kind: "k-of-n"; k: number };
 
@@ -128,6 +128,9 @@ export function policySatisfied(policy: PostingPolicy, posting: BlockPosting): b
   return policy.kind === "all" ? policy.layers.every((l) => posted.includes(l)) : posted.length >= policy.k;
 }
 
+/** How many payload bytes the poster keeps in memory between the layers that read the same blocks. */
+const RECENT_PAYLOAD_BYTES = 16 * 1024 * 1024;
+
 /** A block due on one layer: its posting, the layer's entry in it, and its payload. */
 interface DueBlock {
   posting: BlockPosting;
@@ -141,7 +144,8 @@ interface LayerLoop {
   again: boolean;
   /** The first height from the cursor on that this layer still owes (found again after a restart). */
   frontier: number;
-  failures: number;
+  /** Failed submissions since the last success: the backoff's exponent. */
+  consecutiveFailures: number;
   backoffUntil: number;
   stats: PosterLayerStats;
 }
@@ -157,6 +161,12 @@ export class DaPoster {
   private readonly postings = new Map<number, Promise<BlockPosting | null>>();
   private finalized = -1;
   private cursorAt: number | null = null;
+  /**
+   * Payloads read lately, oldest first, at most `RECENT_PAYLOAD_BYTES` in all: a new block's payload is read once
+   * for its posting's hash and then wanted by every layer, close in time.
+   */
+  private readonly recentPayloads = new Map<number, Uint8Array>();
+  private recentPayloadBytes = 0;
   private advancing: Promise<void> = Promise.resolve();
   private writes: Promise<void> = Promise.resolve();
 
@@ -177,7 +187,7 @@ export class DaPoster {
         running: null,
         again: false,
         frontier: 0,
-        failures: 0,
+        consecutiveFailures: 0,
         backoffUntil: 0,
         stats: { submissions: 0, blocksPosted: 0, bytesPosted: 0, failures: 0 },
       });
@@ -188,10 +198,12 @@ export class DaPoster {
   }
 
   /** Where posting stands: the last final height, the first height some layer still owes, and per layer figures. */
-  progress(): { finalized: number; cursor: number; layers: Record<string, PosterLayerStats> } {
+  progress(): { finalized: number; cursor: number; lag: number; layers: Record<string, PosterLayerStats> } {
+    const cursor = this.cursorAt ?? this.o.firstHeight ?? 0;
     return {
       finalized: this.finalized,
-      cursor: this.cursorAt ?? this.o.firstHeight ?? 0,
+      cursor,
+      lag: Math.max(0, this.finalized + 1 - cursor),
       layers: Object.fromEntries([...this.loops].map(([name, loop]) => [name, { ...loop.stats }])),
     };
   }
@@ -250,6 +262,22 @@ export class DaPoster {
     return Math.max(0, this.finalized + 1 - (await this.cursor()));
   }
 
+  /** The committed payload of `height`, read once for all layers while it is recent. */
+  private async payloadOf(height: number): Promise<Uint8Array | null> {
+    const kept = this.recentPayloads.get(height);
+    if (kept) return kept;
+    const payload = await this.o.readPayload(height);
+    if (!payload || payload.length > RECENT_PAYLOAD_BYTES) return payload;
+    this.recentPayloads.set(height, payload);
+    this.recentPayloadBytes += payload.length;
+    for (const [h, p] of this.recentPayloads) {
+      if (this.recentPayloadBytes <= RECENT_PAYLOAD_BYTES) break;
+      this.recentPayloads.delete(h);
+      this.recentPayloadBytes -= p.length;
+    }
+    return payload;
+  }
+
   /** The posting of `height` (kept, or new from its payload); null while the height has no payload. */
   private posting(height: number): Promise<BlockPosting | null> {
     const kept = this.postings.get(height);
@@ -257,7 +285,7 @@ export class DaPoster {
     const loading = (async (): Promise<BlockPosting | null> => {
       const known = await this.o.store.getPosting(height);
       if (known) return known;
-      const payload = await this.o.readPayload(height);
+      const payload = await this.payloadOf(height);
       return payload ? { height, payloadHash: toHex(sha256(payload)), layers: {}, satisfied: false } : null;
     })();
     this.postings.set(height, loading);
@@ -356,11 +384,11 @@ export class DaPoster {
     const window = bundled ? (this.o.bundleWindow ?? 1024) : (this.o.window ?? 16);
     const last = Math.min(this.finalized, from + window - 1, end - 1);
     let bundle: DueBlock[] = [];
-    let bundleBytes = bundleSize([]);
+    let bundleBytes = BUNDLE_HEADER_BYTES;
     const flush = async (): Promise<boolean> => {
       const members = bundle;
       bundle = [];
-      bundleBytes = bundleSize([]);
+      bundleBytes = BUNDLE_HEADER_BYTES;
       return members.length === 0 || (await this.postBundle(layer, members, false));
     };
     for (let h = from; h <= last; h++) {
@@ -376,7 +404,7 @@ export class DaPoster {
         h = Math.max(h, l.bundle.last);
         continue;
       }
-      const payload = await this.o.readPayload(h);
+      const payload = await this.payloadOf(h);
       if (!payload) continue;
       posting.layers[layer.name] = l;
       if (l.attempts === 0 && this.o.postTo && !this.o.postTo(layer.name, payload)) {
@@ -385,8 +413,8 @@ export class DaPoster {
         await this.save([posting]);
         continue;
       }
-      const size = bundleSize([payload.length]) - bundleSize([]);
-      if (!bundled || l.inFlight || bundleSize([payload.length]) > layer.maxBlobBytes) {
+      const size = BUNDLE_ENTRY_OVERHEAD_BYTES + payload.length;
+      if (!bundled || l.inFlight || BUNDLE_HEADER_BYTES + size > layer.maxBlobBytes) {
         // One block per submission (split into parts if it is larger than the layer takes; looked for first if an
         // earlier one-block attempt's outcome is unknown).
         if (!(await flush()) || !(await this.attempt(layer, l, payload, posting))) return;
@@ -406,7 +434,7 @@ export class DaPoster {
       const posting = await this.posting(h);
       const l = posting?.layers[layer.name];
       if (!posting || !l || l.bundle?.first !== of.first || !l.inFlight) continue;
-      const payload = await this.o.readPayload(h);
+      const payload = await this.payloadOf(h);
       if (payload) members.push({ posting, l, payload });
     }
     return members;
@@ -508,7 +536,7 @@ export class DaPoster {
   private succeeded(layer: DaLayer, blocks: number, bytes: number): void {
     void this.advanceCursor().catch(() => undefined); // a failed move is redone after the pass
     const loop = this.loopOf(layer);
-    loop.failures = 0;
+    loop.consecutiveFailures = 0;
     loop.backoffUntil = 0;
     loop.stats.blocksPosted += blocks;
     loop.stats.bytesPosted += bytes;
@@ -524,9 +552,9 @@ export class DaPoster {
     const loop = this.loopOf(layer);
     loop.stats.failures++;
     if (kind !== "rejected") {
-      loop.failures++;
+      loop.consecutiveFailures++;
       const { initial, max } = this.o.backoffMs ?? { initial: 500, max: 60_000 };
-      loop.backoffUntil = this.now + Math.min(max, initial * 2 ** Math.min(20, loop.failures - 1));
+      loop.backoffUntil = this.now + Math.min(max, initial * 2 ** Math.min(20, loop.consecutiveFailures - 1));
     }
     for (const l of entries) {
       l.inFlight = kind === "timeout" || kind === "error";

@@ -78,10 +78,7 @@ function registerDaPosterMetrics(
   gauge: (name: string, help: string, read: () => number) => Gauge,
 ): void {
   gauge("ordo_da_poster_cursor_height", "First height some DA layer still owes", () => poster.progress().cursor);
-  gauge("ordo_da_poster_lag_heights", "Final heights not yet posted under the DA policy", () => {
-    const { finalized, cursor } = poster.progress();
-    return Math.max(0, finalized + 1 - cursor);
-  });
+  gauge("ordo_da_poster_lag_heights", "Final heights not yet posted under the DA policy", () => poster.progress().lag);
   const perLayer = (name: string, help: string, field: keyof PosterLayerStats) =>
     new Counter({
       name,
