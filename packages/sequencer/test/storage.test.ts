@@ -263,6 +263,33 @@ describe("NodeStore commits", () => {
     expect(s.latestHeight).toBe(5);
   });
 
+  it("never lets a dissemination state queued before a commit overwrite the commit's state", async () => {
+    // The chaos run that lost transactions: a state saved while a group write was in flight landed after the
+    // commit's, so a restart saw a committed block's own batches as uncommitted and the author's window stuck.
+    const s = await openStore();
+    const { entries } = chain(null, 2);
+    await s.commitBlocks(entries.slice(0, 1));
+    const inFlight = s.saveSafetyState({ ...initialSafetyState(1), lastVotedRound: 3 });
+    await new Promise((r) => setImmediate(r)); // that group is being written now; the next save waits behind it
+    const older = s.saveDisseminationState(new Uint8Array([1]));
+    await s.commitBlocks(entries.slice(1), [], () => new Uint8Array([2]));
+    await Promise.all([inFlight, older]);
+    expect([...((await s.loadDisseminationState()) ?? [])]).toEqual([2]);
+    await closeStore(s);
+    expect([...((await (await openStore()).loadDisseminationState()) ?? [])]).toEqual([2]);
+  });
+
+  it("computes a commit's dissemination state when its write is queued, after every earlier save", async () => {
+    const s = await openStore();
+    const { entries } = chain(null, 1);
+    let state = new Uint8Array([1]);
+    const commit = s.commitBlocks(entries, [], () => state);
+    // Changed (and saved) between the call and the write: the commit must not write the state it would have read.
+    state = new Uint8Array([2]);
+    await Promise.all([commit, s.saveDisseminationState(state)]);
+    expect([...((await s.loadDisseminationState()) ?? [])]).toEqual([2]);
+  });
+
   it("returns the same state after close and reopen", async () => {
     const s = await openStore();
     const { entries, txIndex } = chain(null, 3, (h) => [tx(h + 1, `t${h}`)]);

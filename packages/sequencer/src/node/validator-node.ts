@@ -739,7 +739,7 @@ export class ValidatorNode {
     // the block's payload. The quorum store's commit watermarks go in the block's own write: a restart never sees
     // a block committed but its batches not (their sequences would look open forever).
     const retired = this.quorumStore.onCommitted(payload);
-    await this.o.store.commitBlocks([{ block, blockHash, qc, finality }], txIndex, this.disseminationState());
+    await this.o.store.commitBlocks([{ block, blockHash, qc, finality }], txIndex, () => this.disseminationState());
     this.mempool.remove(txIndex.map((t) => t.hash));
     await this.applyDissemination(retired);
     this.forgetUpTo(height);

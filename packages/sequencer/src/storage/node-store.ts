@@ -303,8 +303,11 @@ export class NodeStore {
   commitBlocks(
     entries: readonly CommitEntry[],
     txIndex: readonly TxIndexEntry[] = [],
-    /** The dissemination state after these blocks (`saveDisseminationState`), in the same batch: atomic with them. */
-    disseminationState?: Uint8Array,
+    /**
+     * The dissemination state after these blocks (`saveDisseminationState`), in the same write: atomic with them.
+     * Called when the write is queued, not when `commitBlocks` is, so a state computed earlier never lands later.
+     */
+    disseminationState?: () => Uint8Array,
   ): Promise<void> {
     const run = this.commitChain.then(() => this.commitNow(entries, txIndex, disseminationState));
     this.commitChain = run.catch(() => {});
@@ -314,7 +317,7 @@ export class NodeStore {
   private async commitNow(
     entries: readonly CommitEntry[],
     txIndex: readonly TxIndexEntry[],
-    disseminationState?: Uint8Array,
+    disseminationState?: () => Uint8Array,
   ): Promise<void> {
     if (entries.length === 0) {
       if (txIndex.length > 0)
@@ -367,8 +370,10 @@ export class NodeStore {
       { type: "put", key: storeKey.finality, value: encodeQuorumCertificate(last.finality) },
       { type: "put", key: storeKey.head, value: packr.pack([head.height, head.blockHash]) },
     );
-    if (disseminationState) ops.push({ type: "put", key: storeKey.dissemination, value: disseminationState });
-    await this.db.batch(ops, { sync: true });
+    if (disseminationState) ops.push({ type: "put", key: storeKey.dissemination, value: disseminationState() });
+    // Through the group commit, not beside it: writes to one key (the dissemination state, a pending transaction)
+    // land in the order they were queued. A save queued behind an in-flight group used to land after this batch.
+    await this.groupWrite(ops);
     this.head = { height: head.height, blockHash: new Uint8Array(head.blockHash) };
   }
 
