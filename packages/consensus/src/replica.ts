@@ -168,6 +168,11 @@ export class Replica {
     this.highQc = root.qc;
     this.lastCommittedRound = root.block.header.round;
     const state = recovered ? cloneSafetyState(recovered.safety) : initialSafetyState(this.epoch);
+    // The QC this validator last built on may be known to no one else (see `SafetyState.oneChainQc`): start from it.
+    // Its block may be missing here; timeouts need only the QC, and a proposal on it brings the block by sync.
+    const built = state.oneChainQc;
+    if (built && built.epoch === this.epoch && built.round > this.highQc.round && this.verifier.verifyQc(built))
+      this.highQc = built;
     this.safety = config.createSafetyRules ? config.createSafetyRules(state) : new SafetyRules(state);
   }
 

@@ -12,6 +12,12 @@ export interface SafetyState {
   lastVotedRound: number;
   /** Highest round of a QC this validator has observed through a proposal (its "one-chain" round). */
   oneChainRound: number;
+  /**
+   * That QC. Kept with the rounds because a timeout must carry a QC at least this high: a leader that votes
+   * for its own proposal and crashes before the proposal leaves is the only holder of it, and could
+   * otherwise never time out again (nor could a timeout certificate form while one more validator is away).
+   */
+  oneChainQc: QuorumCertificate | null;
   /** Highest round of a QC's parent observed (the 2-chain lock). */
   preferredRound: number;
   /** Highest round in which this validator proposed. */
@@ -27,6 +33,7 @@ export function initialSafetyState(epoch: number): SafetyState {
     epoch,
     lastVotedRound: 0,
     oneChainRound: 0,
+    oneChainQc: null,
     preferredRound: 0,
     lastProposedRound: 0,
     lastVote: null,
@@ -86,7 +93,10 @@ export class SafetyRules {
   }
 
   observeQc(qc: QuorumCertificate, parentOfCertifiedRound: number): void {
-    if (qc.round > this.state.oneChainRound) this.state.oneChainRound = qc.round;
+    if (qc.round > this.state.oneChainRound) {
+      this.state.oneChainRound = qc.round;
+      this.state.oneChainQc = qc;
+    }
     if (parentOfCertifiedRound > this.state.preferredRound) this.state.preferredRound = parentOfCertifiedRound;
   }
 

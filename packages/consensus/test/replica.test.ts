@@ -111,6 +111,36 @@ describe("Replica", () => {
     expect(net.replicas[3]!.committedHeight).toBeGreaterThan(votedRound / 2);
   });
 
+  it("keeps the highest QC across a restart, so a leader whose proposal never left can still time out", () => {
+    // Chaos seed 3's 80 s stall: a leader forms a QC, proposes on it and votes for its own proposal (its
+    // last voted round and one-chain round move past what the others know), then crashes before the proposal
+    // leaves. Restarted without that QC it may not time out: its round is below the one it voted in, and a
+    // timeout would carry a QC below its one-chain round. With one more validator away no timeout
+    // certificate can form, and the chain stops.
+    const net = createNet(4);
+    net.run(60);
+    let leader = -1;
+    let qcRound = -1;
+    net.drop = (from, _to, m) => {
+      if (m.kind === "proposal" && leader < 0) [leader, qcRound] = [from, m.block.justify.round];
+      return from === leader;
+    };
+    net.run(400);
+    expect(leader).toBeGreaterThanOrEqual(0);
+    expect(net.persisted[leader]!.oneChainRound).toBe(qcRound);
+    const away = (leader + 1) % 4;
+    net.replicas[away] = null;
+    net.drop = (from, to) => from === away || to === away;
+    net.restart(leader);
+    const live = [0, 1, 2, 3].filter((i) => i !== away);
+    const before = Math.min(...live.map((i) => net.commits[i]!.length));
+    for (let k = 0; k < 6; k++) {
+      net.timeoutAll();
+      net.run(3000);
+    }
+    expect(Math.min(...live.map((i) => net.commits[i]!.length))).toBeGreaterThan(before + 2);
+  });
+
   it("refuses a proposal that skips rounds without a timeout certificate", () => {
     const net = createNet(4);
     net.drop = () => true;

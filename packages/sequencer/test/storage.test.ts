@@ -6,9 +6,10 @@ import { fileURLToPath } from "node:url";
 import { initialSafetyState, type SafetyState } from "@ordo/consensus";
 import { hashTransaction, OrdoError, toHex } from "@ordo/core";
 import { Level } from "level";
+import { Packr } from "msgpackr";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NodeStore, type PendingTransaction, StoreCorruptError, storeKey } from "../src/storage/node-store.js";
-import { chain, nextBlock, pending, tx } from "./fixtures/storage-chain.js";
+import { chain, nextBlock, pending, qcFor, tx } from "./fixtures/storage-chain.js";
 
 let root: string;
 let dir: string;
@@ -78,6 +79,7 @@ describe("NodeStore records", () => {
       epoch: 3,
       lastVotedRound: 4_294_967_296 + 5,
       oneChainRound: 41,
+      oneChainQc: qcFor(41, new Uint8Array(32).fill(9)),
       preferredRound: 40,
       lastProposedRound: 39,
       lastVote: {
@@ -91,11 +93,28 @@ describe("NodeStore records", () => {
     await s.saveSafetyState(state);
     const back = await s.loadSafetyState();
     expect(back).toEqual(state);
-    for (const b of [back?.lastVote?.blockHash, back?.lastVote?.signature, back?.lastTimeout?.signature]) {
+    for (const b of [
+      back?.lastVote?.blockHash,
+      back?.lastVote?.signature,
+      back?.lastTimeout?.signature,
+      back?.oneChainQc?.signature,
+    ]) {
       expect(b?.constructor).toBe(Uint8Array);
     }
     await s.saveSafetyState(initialSafetyState(7));
     expect(await s.loadSafetyState()).toEqual(initialSafetyState(7));
+  });
+
+  it("reads a version 1 safety state (before the one-chain QC was kept) with no QC", async () => {
+    await writeRaw(storeKey.safety, new Packr({ useRecords: false }).pack([1, 2, 9, 8, 7, 6, null, null]));
+    const s = await openStore();
+    expect(await s.loadSafetyState()).toEqual({
+      ...initialSafetyState(2),
+      lastVotedRound: 9,
+      oneChainRound: 8,
+      preferredRound: 7,
+      lastProposedRound: 6,
+    });
   });
 
   it("never lets an older safety state overwrite a newer one when saves overlap", async () => {
@@ -382,7 +401,6 @@ describe("NodeStore failures", () => {
     const s = await openStore();
     await s.putPendingTransaction(p);
     await closeStore(s);
-    const { Packr } = await import("msgpackr");
     await writeRaw(storeKey.pending(p.hash), new Packr({ useRecords: false }).pack([2, Buffer.from("tampered"), 1]));
     const r = await openStore();
     await expect(all(r.loadPending())).rejects.toMatchObject({ code: "STORE_CORRUPT" });

@@ -35,7 +35,7 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
   const { file: genesisFile, validators } = await readGenesis(at(config.genesis));
   if (config.self >= validators.size)
     throw new Error(`"self" is ${config.self} but genesis has ${validators.size} validators`);
-  const log = pino({ base: { validator: config.self } });
+  const log = pino({ level: logLevel(process.env.ORDO_LOG_LEVEL), base: { validator: config.self } });
   const key = await readBlsKeyFile(at(config.blsKeyFile));
   if (Buffer.compare(Buffer.from(key.publicKey), Buffer.from(validators.publicKey(config.self))) !== 0)
     throw new Error(`the BLS key in ${config.blsKeyFile} is not validator ${config.self}'s key in the genesis file`);
@@ -129,4 +129,14 @@ export async function nodeStart(args: string[], help: string): Promise<void> {
   };
   process.once("SIGINT", () => void shutdown("SIGINT"));
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** `ORDO_LOG_LEVEL` (default info); `debug` adds each message consensus refuses and each round that times out. */
+function logLevel(value: string | undefined): (typeof LOG_LEVELS)[number] {
+  if (value === undefined || value === "") return "info";
+  const level = LOG_LEVELS.find((l) => l === value);
+  if (!level) throw new Error(`ORDO_LOG_LEVEL is "${value}"; use one of ${LOG_LEVELS.join(", ")}`);
+  return level;
 }

@@ -99,7 +99,12 @@ export interface ValidatorNodeOptions {
   minBlockIntervalMs?: number;
   emptyBlockIntervalMs?: number;
   now?: () => number;
-  logger?: { info(fields: object, msg?: string): void; warn(fields: object, msg?: string): void };
+  /** Structured log lines; `debug` (optional) gets each message consensus refuses and each round that times out. */
+  logger?: {
+    info(fields: object, msg?: string): void;
+    warn(fields: object, msg?: string): void;
+    debug?(fields: object, msg?: string): void;
+  };
   /**
    * A deliberate bug, for proving that the chaos harness catches one (never set it otherwise):
    * `ack-before-durable` acknowledges a transaction at once and writes it to LevelDB a second later.
@@ -679,6 +684,8 @@ export class ValidatorNode {
           };
           const t = setTimeout(() => {
             this.timers.delete(t);
+            if (e.round === this.replica.currentRound)
+              this.log.debug?.({ round: e.round, afterMs: e.delayMs }, "round timed out");
             this.serial(() => this.applyConsensus(this.consensus.handle(timer, this.now())));
           }, e.delayMs);
           this.timers.add(t);
@@ -706,6 +713,7 @@ export class ValidatorNode {
         }
         case "rejected":
           this.counters.rejected++;
+          this.log.debug?.({ from: e.from, reason: e.reason, round: this.replica.currentRound }, "consensus refused");
           if (e.from !== null && e.from !== this.o.self) this.o.transport.penalize(e.from, e.reason, 1);
           break;
       }

@@ -638,8 +638,9 @@ function encodeSafetyState(s: SafetyState): Uint8Array {
   }
   const lv = s.lastVote;
   const lt = s.lastTimeout;
+  // Version 2 adds the one-chain QC (version 1, still read, had none).
   return packr.pack([
-    1,
+    2,
     s.epoch,
     s.lastVotedRound,
     s.oneChainRound,
@@ -647,18 +648,24 @@ function encodeSafetyState(s: SafetyState): Uint8Array {
     s.lastProposedRound,
     lv && [lv.round, lv.blockHash, lv.committedHash, lv.signature],
     lt && [lt.round, lt.highQcRound, lt.signature],
+    s.oneChainQc && encodeQuorumCertificate(s.oneChainQc),
   ]);
 }
 
 function decodeSafetyState(bytes: Uint8Array): SafetyState {
-  const f = tuple(unpack(bytes), 8, "safety state");
-  if (f[0] !== 1) throw new Error(`unknown safety state version ${String(f[0])}`);
+  const record = unpack(bytes);
+  const version = Array.isArray(record) ? record[0] : undefined;
+  if (version !== 1 && version !== 2) throw new Error(`unknown safety state version ${String(version)}`);
+  const f = tuple(record, version === 1 ? 8 : 9, "safety state");
   const lv = f[6] === null ? null : tuple(f[6], 4, "lastVote");
   const lt = f[7] === null ? null : tuple(f[7], 3, "lastTimeout");
+  const qc = version === 1 || f[8] === null ? null : decodeQuorumCertificate(bin(f[8], "oneChainQc"));
+  if (qc && qc.round !== f[3]) throw new Error(`one-chain QC of round ${qc.round} for one-chain round ${String(f[3])}`);
   return {
     epoch: uint(f[1], "epoch"),
     lastVotedRound: uint(f[2], "lastVotedRound"),
     oneChainRound: uint(f[3], "oneChainRound"),
+    oneChainQc: qc,
     preferredRound: uint(f[4], "preferredRound"),
     lastProposedRound: uint(f[5], "lastProposedRound"),
     lastVote: lv && {
