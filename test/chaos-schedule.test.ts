@@ -1,5 +1,6 @@
 /** The chaos fault plan is a pure function of its seed and keeps its promises about how many validators are out. */
 import { describe, expect, it } from "vitest";
+import { checkLiveness } from "./chaos/checks.js";
 import {
   faultTolerance,
   planFaults,
@@ -60,5 +61,27 @@ describe("planFaults", () => {
     const p = planFaults({ seed: 1, durationMs: 600_000, validators: 4, provers: 0, validatorFaults: ["crash"] });
     expect(new Set(p.validators.map((e) => e.fault.kind))).toStrictEqual(new Set(["crash"]));
     expect(p.side.some((e) => e.fault.kind === "prover-crash" || e.fault.kind === "withheld-reveals")).toBe(false);
+  });
+});
+
+describe("checkLiveness", () => {
+  const timeline = (heights: number[]) => heights.map((h, k) => ({ atMs: k * 2_000, heights: [h, h, null, h] }));
+
+  it("measures the longest time the highest height stood still, and fails it past the bound", () => {
+    // 10 -> 11 at 2 s, then still until 32 s.
+    const r = checkLiveness(timeline([10, 11, ...Array(14).fill(11), 12]), [], 25_000);
+    expect(r.longestMs).toBe(30_000);
+    expect(r.ok).toBe(false);
+    expect(r.detail).toContain("at height 11, from 2 s to 32 s");
+    expect(checkLiveness(timeline([10, 11, ...Array(14).fill(11), 12]), [], 30_000).ok).toBe(true);
+  });
+
+  it("does not count time inside a split partition, and counts a stall still going at the end", () => {
+    const stuck = timeline([10, 11, ...Array(14).fill(11), 12]);
+    expect(checkLiveness(stuck, [{ fromMs: 4_000, toMs: 14_000 }], 25_000)).toMatchObject({
+      ok: true,
+      longestMs: 20_000,
+    });
+    expect(checkLiveness(timeline([5, 6, 6, 6, 6]), [], 60_000).longestMs).toBe(6_000);
   });
 });

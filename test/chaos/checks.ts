@@ -3,6 +3,8 @@
  * validators' APIs, their logs, the L1 and the DA layer:
  * - no accepted transaction lost: every 202 ends final, or dropped with a reason;
  * - all validators agree on every height;
+ * - the chain keeps moving: while a quorum can talk (no 2 | 2 split), the highest committed height never stands
+ *   still longer than a bound;
  * - no honest double-signature: the only equivocation evidence names the
  *   Byzantine program's identity, while it ran;
  * - every rollup batch proven, and the L1's state roots are the proven ones;
@@ -108,6 +110,45 @@ export async function checkNoTransactionLost(
 }
 
 /** Every validator's block at every height up to the lowest committed height is the same block. */
+/** A run's committed heights, sampled every 2 s (null: the validator did not answer). */
+export type HeightTimeline = readonly { atMs: number; heights: readonly (number | null)[] }[];
+
+/**
+ * The longest time the highest committed height stood still, not counting time inside `excused` windows (split
+ * partitions, when no side holds a quorum); it must stay within `boundMs`.
+ */
+export function checkLiveness(
+  timeline: HeightTimeline,
+  excused: readonly { fromMs: number; toMs: number }[],
+  boundMs: number,
+): CheckResult & { longestMs: number } {
+  const overlap = (a: number, b: number) =>
+    excused.reduce((sum, w) => sum + Math.max(0, Math.min(b, w.toMs) - Math.max(a, w.fromMs)), 0);
+  let longest = { ms: 0, fromMs: 0, toMs: 0, height: 0 };
+  let top = -1;
+  let since = 0;
+  for (const [k, sample] of timeline.entries()) {
+    const height = Math.max(-1, ...sample.heights.map((h) => h ?? -1));
+    // A stall still going at the end counts up to the last sample.
+    if (height > top || k === timeline.length - 1) {
+      const ms = sample.atMs - since - overlap(since, sample.atMs);
+      if (top >= 0 && ms > longest.ms) longest = { ms, fromMs: since, toMs: sample.atMs, height: top };
+    }
+    if (height > top) [top, since] = [height, sample.atMs];
+  }
+  const s = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
+  const where = `at height ${longest.height}, from ${s(longest.fromMs)} to ${s(longest.toMs)} of the run`;
+  return {
+    name: "the chain keeps moving",
+    ok: longest.ms <= boundMs,
+    longestMs: longest.ms,
+    detail:
+      timeline.length === 0
+        ? "no heights sampled"
+        : `longest stall outside split partitions ${(longest.ms / 1000).toFixed(1)} s (bound ${s(boundMs)}), ${where}`,
+  };
+}
+
 export async function checkAgreement(apis: readonly string[]): Promise<CheckResult & { height: number }> {
   const heights = await Promise.all(
     apis.map(async (a) => (await getJson<{ committedHeight: number }>(`${a}/v1/status`)).body.committedHeight),

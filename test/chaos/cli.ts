@@ -20,6 +20,7 @@ import {
   checkDaRetrievable,
   checkEveryBatchProven,
   checkL1Roots,
+  checkLiveness,
   checkNoHonestDoubleSign,
   checkNoTransactionLost,
 } from "./checks.js";
@@ -35,6 +36,12 @@ import {
   VALIDATOR_FAULTS,
   type ValidatorFault,
 } from "./schedule.js";
+
+/**
+ * How long the chain may stand still while a quorum can talk. Healthy runs stand still for 20 s at most (a
+ * round timeout doubles per failed round, up to 64 s); seed 3's stall, before the fix, was 58-85 s.
+ */
+const LIVENESS_BOUND_MS = 45_000;
 
 export const CHAOS_HELP = `Usage: npm run chaos -- [--seed N] [--minutes M] [--validators N] [--provers K]
                         [--rate TX_PER_S] [--epoch-length B] [--faults LIST] [--side-faults LIST]
@@ -218,6 +225,8 @@ async function main(): Promise<number> {
         .catch((e: Error) => say(`warning: ${e.message}`));
     };
     const byzantine: ByzantineWindow[] = [];
+    /** When no side held a quorum: the chain may stand still then. */
+    const splits: { fromMs: number; toMs: number }[] = [];
     const count = (f: ValidatorFault | SideFault) => faultCounts.set(f.kind, (faultCounts.get(f.kind) ?? 0) + 1);
     const runValidatorEpisode = async ({ durationMs: d, fault }: Episode<ValidatorFault>) => {
       count(fault);
@@ -241,8 +250,10 @@ async function main(): Promise<number> {
               : [fault.targets, [...Array(n).keys()].filter((v) => !fault.targets.includes(v))];
           await lab.partition(groups);
           say(`${describeFault(fault)}: cut`);
+          const cut = Date.now() - t0;
           await sleep(d);
           await lab.heal();
+          if (fault.kind === "partition-split") splits.push({ fromMs: cut, toMs: Date.now() - t0 });
           await recovered(groups.flat());
           break;
         }
@@ -330,6 +341,9 @@ async function main(): Promise<number> {
     const lost = await checkNoTransactionLost(cluster.apis, [...load.accepted.values()], drainMs, started);
     say(`${lost.ok ? "ok  " : "FAIL"} ${lost.name}: ${lost.detail}`);
     results = [{ name: lost.name, ok: lost.ok, detail: lost.detail }];
+    const live = checkLiveness(timeline, splits, LIVENESS_BOUND_MS);
+    say(`${live.ok ? "ok  " : "FAIL"} ${live.name}: ${live.detail}`);
+    results.push({ name: live.name, ok: live.ok, detail: live.detail });
     // Each check starts only when the ones before passed, or always without --fail-fast.
     const run = async (check: () => Promise<CheckResult>) => {
       if (values["fail-fast"] && results.some((r) => !r.ok)) return;

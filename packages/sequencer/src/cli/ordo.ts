@@ -87,7 +87,9 @@ Ctrl-C or S seconds. Prints accepted / rejected (by error code) / failed every
 Starts a validator from FILE (JSON): {"genesis": "../genesis.json", "self": 0,
 "dataDir": "data", "blsKeyFile": "bls.key", "peerKeyFile": "peer.key",
 "listen": "/ip4/127.0.0.1/tcp/9000", "api": {"host": "127.0.0.1", "port": 8000}}.
-Paths are relative to the config file. Logs are JSON lines (pino) on stdout.
+Paths are relative to the config file. Logs are JSON lines (pino) on stdout;
+ORDO_LOG_LEVEL=debug (default info) adds each message consensus refuses, with
+the reason, and each round that times out.
 `,
 };
 
