@@ -12,7 +12,8 @@ export interface PacemakerTiming {
 
 export const DEFAULT_PACEMAKER_TIMING: PacemakerTiming = {
   baseTimeoutMs: 1000,
-  maxBackoffExponent: 6,
+  // 16 s at most: at 64 s (exponent 6), after a long outage one round whose leader was away cost a minute.
+  maxBackoffExponent: 4,
   maxClockDriftMs: 2000,
   syncRetryMs: 500,
 };

@@ -168,11 +168,19 @@ export class Replica {
     this.highQc = root.qc;
     this.lastCommittedRound = root.block.header.round;
     const state = recovered ? cloneSafetyState(recovered.safety) : initialSafetyState(this.epoch);
-    // The QC this validator last built on may be known to no one else (see `SafetyState.oneChainQc`): start from it.
-    // Its block may be missing here; timeouts need only the QC, and a proposal on it brings the block by sync.
-    const built = state.oneChainQc;
+    // The certificates this validator last signed over may be known to no one else (see `SafetyState.highQc`):
+    // start from them. The QC's block may be missing here; timeouts need only the QC, and sync brings the block.
+    const built = state.highQc;
     if (built && built.epoch === this.epoch && built.round > this.highQc.round && this.verifier.verifyQc(built))
       this.highQc = built;
+    const entered = state.highTc;
+    if (
+      entered &&
+      entered.epoch === this.epoch &&
+      entered.round >= this.highQc.round &&
+      this.verifier.verifyTc(entered)
+    )
+      this.highTc = entered;
     this.safety = config.createSafetyRules ? config.createSafetyRules(state) : new SafetyRules(state);
   }
 
@@ -228,7 +236,7 @@ export class Replica {
   /** Enters the first round after the root; call once, after construction. */
   start(now: number): ConsensusEffect[] {
     this.now = now;
-    this.advanceRound(this.highQc.round + 1);
+    this.advanceRound(Math.max(this.highQc.round, this.highTc?.round ?? 0) + 1);
     return this.flush();
   }
 
@@ -347,6 +355,7 @@ export class Replica {
       return;
     }
     if (!decision.fresh) {
+      this.lastTimeoutMessage ??= this.persistedTimeout(round);
       const last = this.lastTimeoutMessage;
       if (last && last.round === round && !this.isHeld()) this.out.push({ type: "broadcast", message: last });
       return;
@@ -368,6 +377,22 @@ export class Replica {
       this.out.push({ type: "broadcast", message });
       this.collectTimeout(message);
     });
+  }
+
+  /** The timeout this validator signed for `round` before a restart, rebuilt from the safety state to be sent again. */
+  private persistedTimeout(round: number): Timeout | null {
+    const signed = this.safety.state.lastTimeout;
+    if (this.self === null || !signed || signed.round !== round || signed.highQcRound !== this.highQc.round)
+      return null;
+    return {
+      kind: "timeout",
+      epoch: this.epoch,
+      round,
+      highQc: this.highQc,
+      lastRoundTc: this.highTc && this.highTc.round === round - 1 ? this.highTc : null,
+      author: this.self,
+      signature: signed.signature,
+    };
   }
 
   private isHeld(): boolean {

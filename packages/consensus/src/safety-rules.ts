@@ -13,11 +13,15 @@ export interface SafetyState {
   /** Highest round of a QC this validator has observed through a proposal (its "one-chain" round). */
   oneChainRound: number;
   /**
-   * That QC. Kept with the rounds because a timeout must carry a QC at least this high: a leader that votes
-   * for its own proposal and crashes before the proposal leaves is the only holder of it, and could
-   * otherwise never time out again (nor could a timeout certificate form while one more validator is away).
+   * The highest QC and TC this validator signed over: a vote's justify QC and the TC it followed, a timeout's
+   * high QC and the TC it entered the round by. Kept with the rounds so that a restarted validator re-enters
+   * the round it last signed in, with a QC at least its one-chain round. Without them, a leader that voted for
+   * its own proposal and crashed before the proposal left restarted below its last voted round, holding a QC
+   * below its one-chain round, and could never time out again (nor, with one more validator away, could a
+   * timeout certificate form).
    */
-  oneChainQc: QuorumCertificate | null;
+  highQc: QuorumCertificate | null;
+  highTc: TimeoutCertificate | null;
   /** Highest round of a QC's parent observed (the 2-chain lock). */
   preferredRound: number;
   /** Highest round in which this validator proposed. */
@@ -33,7 +37,8 @@ export function initialSafetyState(epoch: number): SafetyState {
     epoch,
     lastVotedRound: 0,
     oneChainRound: 0,
-    oneChainQc: null,
+    highQc: null,
+    highTc: null,
     preferredRound: 0,
     lastProposedRound: 0,
     lastVote: null,
@@ -73,6 +78,7 @@ export class SafetyRules {
       return { ok: false, reason: `round ${round} ≤ last voted round ${this.state.lastVotedRound}` };
     if (!this.safeToVote(block, tc)) return { ok: false, reason: `2-chain voting rule rejects round ${round}` };
     this.observeQc(block.justify, parentRound);
+    this.signedOver(block.justify, tc);
     this.state.lastVotedRound = round;
     const committed = parentRound + 1 === round ? block.header.parentHash : null;
     return { ok: true, value: committed, fresh: true };
@@ -93,10 +99,7 @@ export class SafetyRules {
   }
 
   observeQc(qc: QuorumCertificate, parentOfCertifiedRound: number): void {
-    if (qc.round > this.state.oneChainRound) {
-      this.state.oneChainRound = qc.round;
-      this.state.oneChainQc = qc;
-    }
+    if (qc.round > this.state.oneChainRound) this.state.oneChainRound = qc.round;
     if (parentOfCertifiedRound > this.state.preferredRound) this.state.preferredRound = parentOfCertifiedRound;
   }
 
@@ -118,8 +121,14 @@ export class SafetyRules {
     if (!entered) return { ok: false, reason: `round ${round} was not entered through the QC or TC at hand` };
     if (highQc.round < this.state.oneChainRound)
       return { ok: false, reason: `high QC round ${highQc.round} < one-chain round ${this.state.oneChainRound}` };
+    this.signedOver(highQc, highTc);
     this.state.lastVotedRound = Math.max(this.state.lastVotedRound, round);
     return { ok: true, value: null, fresh: true };
+  }
+
+  signedOver(qc: QuorumCertificate, tc: TimeoutCertificate | null): void {
+    if (qc.round > (this.state.highQc?.round ?? -1)) this.state.highQc = qc;
+    if (tc && tc.round > (this.state.highTc?.round ?? -1)) this.state.highTc = tc;
   }
 
   recordTimeout(round: number, highQcRound: number, signature: Uint8Array): void {

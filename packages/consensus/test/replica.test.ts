@@ -141,6 +141,66 @@ describe("Replica", () => {
     expect(Math.min(...live.map((i) => net.commits[i]!.length))).toBeGreaterThan(before + 2);
   });
 
+  it("restarts into the round it last signed in, even one it entered by a timeout certificate", () => {
+    // Chaos seed 3 again: restarted from its committed block, a validator that had voted in a round entered by a
+    // TC came back one round below it and refused every timeout ("round 194 < last voted round 195").
+    const net = createNet(4);
+    net.run(60);
+    const silent = net.replicas[0]!.leaderOf(net.replicas[0]!.currentRound + 1);
+    net.replicas[silent] = null;
+    net.drop = (from, to) => from === silent || to === silent;
+    net.run(400);
+    // Out of the round before the silent leader's, then out of its round: the next leader proposes with a TC.
+    net.timeoutAll();
+    net.run(400);
+    net.timeoutAll();
+    // Step until a validator has voted in the round after the TC, on a block whose QC is older than the TC.
+    const afterTc = (i: number) => {
+      const s = net.persisted[i];
+      return !!s?.highTc && s.lastVotedRound === s.highTc.round + 1 && (s.highQc?.round ?? 0) < s.highTc.round;
+    };
+    let i = -1;
+    for (let step = 0; step < 2000 && i < 0; step++) {
+      net.run(1);
+      i = [0, 1, 2, 3].find((v) => v !== silent && afterTc(v)) ?? -1;
+    }
+    expect(i).toBeGreaterThanOrEqual(0);
+    const state = net.persisted[i]!;
+    net.drop = (from, to) => [silent, i].includes(from) || [silent, i].includes(to);
+    net.restart(i);
+    expect(net.replicas[i]!.currentRound).toBe(state.lastVotedRound);
+    const before = net.effectsOf[i]!.length;
+    net.timeoutAll();
+    const after = net.effectsOf[i]!.slice(before);
+    expect(after.filter((e) => e.type === "rejected")).toEqual([]);
+    // A timeout is signed (it leaves once persisted), or the one signed before the restart is sent again.
+    const timeout = (e: (typeof after)[number]) =>
+      e.type === "persist" || (e.type === "broadcast" && e.message.kind === "timeout");
+    expect(after.some(timeout)).toBe(true);
+  });
+
+  it("sends again, after a restart, the timeout it had signed for its round", () => {
+    const net = createNet(4);
+    net.run(60);
+    const silent = net.replicas[0]!.leaderOf(net.replicas[0]!.currentRound + 1);
+    net.replicas[silent] = null;
+    net.drop = (from, to) => from === silent || to === silent;
+    net.run(400);
+    net.timeoutAll();
+    const i = (silent + 1) % 4;
+    expect(net.persisted[i]!.lastTimeout?.round).toBe(net.replicas[i]!.currentRound);
+    const signed = net.persisted[i]!.lastTimeout!;
+    net.restart(i);
+    const before = net.effectsOf[i]!.length;
+    net.timeoutAll();
+    const resent = net.effectsOf[i]!.slice(before).flatMap((e) =>
+      e.type === "broadcast" && e.message.kind === "timeout" ? [e.message] : [],
+    );
+    expect(resent.map((t) => [t.round, t.highQc.round, t.signature])).toEqual([
+      [signed.round, signed.highQcRound, signed.signature],
+    ]);
+  });
+
   it("refuses a proposal that skips rounds without a timeout certificate", () => {
     const net = createNet(4);
     net.drop = () => true;

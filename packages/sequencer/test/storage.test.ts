@@ -79,7 +79,14 @@ describe("NodeStore records", () => {
       epoch: 3,
       lastVotedRound: 4_294_967_296 + 5,
       oneChainRound: 41,
-      oneChainQc: qcFor(41, new Uint8Array(32).fill(9)),
+      highQc: qcFor(41, new Uint8Array(32).fill(9)),
+      highTc: {
+        epoch: 3,
+        round: 42,
+        signers: new Uint8Array([7]),
+        highQcRounds: [41, 40, 41],
+        signature: new Uint8Array(96).fill(5),
+      },
       preferredRound: 40,
       lastProposedRound: 39,
       lastVote: {
@@ -97,7 +104,9 @@ describe("NodeStore records", () => {
       back?.lastVote?.blockHash,
       back?.lastVote?.signature,
       back?.lastTimeout?.signature,
-      back?.oneChainQc?.signature,
+      back?.highQc?.signature,
+      back?.highTc?.signers,
+      back?.highTc?.signature,
     ]) {
       expect(b?.constructor).toBe(Uint8Array);
     }

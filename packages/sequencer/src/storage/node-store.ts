@@ -638,7 +638,7 @@ function encodeSafetyState(s: SafetyState): Uint8Array {
   }
   const lv = s.lastVote;
   const lt = s.lastTimeout;
-  // Version 2 adds the one-chain QC (version 1, still read, had none).
+  // Version 2 adds the highest QC and TC signed over (version 1, still read, had neither).
   return packr.pack([
     2,
     s.epoch,
@@ -648,7 +648,8 @@ function encodeSafetyState(s: SafetyState): Uint8Array {
     s.lastProposedRound,
     lv && [lv.round, lv.blockHash, lv.committedHash, lv.signature],
     lt && [lt.round, lt.highQcRound, lt.signature],
-    s.oneChainQc && encodeQuorumCertificate(s.oneChainQc),
+    s.highQc && encodeQuorumCertificate(s.highQc),
+    s.highTc && [s.highTc.epoch, s.highTc.round, s.highTc.signers, s.highTc.highQcRounds, s.highTc.signature],
   ]);
 }
 
@@ -656,16 +657,26 @@ function decodeSafetyState(bytes: Uint8Array): SafetyState {
   const record = unpack(bytes);
   const version = Array.isArray(record) ? record[0] : undefined;
   if (version !== 1 && version !== 2) throw new Error(`unknown safety state version ${String(version)}`);
-  const f = tuple(record, version === 1 ? 8 : 9, "safety state");
+  const f = tuple(record, version === 1 ? 8 : 10, "safety state");
   const lv = f[6] === null ? null : tuple(f[6], 4, "lastVote");
   const lt = f[7] === null ? null : tuple(f[7], 3, "lastTimeout");
-  const qc = version === 1 || f[8] === null ? null : decodeQuorumCertificate(bin(f[8], "oneChainQc"));
-  if (qc && qc.round !== f[3]) throw new Error(`one-chain QC of round ${qc.round} for one-chain round ${String(f[3])}`);
+  const qc = version === 1 || f[8] === null ? null : decodeQuorumCertificate(bin(f[8], "highQc"));
+  const tc = version === 1 || f[9] === null ? null : tuple(f[9], 5, "highTc");
+  const highQcRounds = tc?.[3];
+  if (tc && !Array.isArray(highQcRounds)) throw new Error("highTc.highQcRounds is not a list");
   return {
     epoch: uint(f[1], "epoch"),
     lastVotedRound: uint(f[2], "lastVotedRound"),
     oneChainRound: uint(f[3], "oneChainRound"),
-    oneChainQc: qc,
+    highQc: qc,
+    // The replica verifies it again before it enters a round through it.
+    highTc: tc && {
+      epoch: uint(tc[0], "highTc.epoch"),
+      round: uint(tc[1], "highTc.round"),
+      signers: bin(tc[2], "highTc.signers"),
+      highQcRounds: (highQcRounds as unknown[]).map((r, i) => uint(r, `highTc.highQcRounds[${i}]`)),
+      signature: bin(tc[4], "highTc.signature"),
+    },
     preferredRound: uint(f[4], "preferredRound"),
     lastProposedRound: uint(f[5], "lastProposedRound"),
     lastVote: lv && {
