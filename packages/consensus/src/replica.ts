@@ -131,6 +131,8 @@ export class Replica {
   private proposalsByRound = new Map<number, { hash: Uint8Array; header: BlockHeader; signature: Uint8Array }>();
   private reportedEvidence = new Set<string>();
   private lastTimeoutMessage: Timeout | null = null;
+  /** Validators sent our last timeout because theirs was stale: `validator -> our round then` (once per round). */
+  private helped = new Map<ValidatorIndex, number>();
   /** Proposals waiting for their parent to arrive by sync, keyed by parent hash. */
   private pendingProposals = new Map<string, { proposal: Proposal; from: ValidatorIndex }>();
   /** Verified QCs for blocks not yet known, keyed by block hash: what sync is fetching. */
@@ -676,7 +678,7 @@ export class Replica {
       return this.reject(from, "timeout carries an invalid TC");
     this.processQc(t.highQc, from);
     if (t.lastRoundTc) this.processTc(t.lastRoundTc);
-    if (t.round < this.round) return;
+    if (t.round < this.round) return this.helpLaggard(from);
     // Certificates above were acted on; collecting signatures for rounds far ahead would only let a Byzantine validator grow our memory.
     if (t.round > this.round + FUTURE_ROUNDS) return;
     const agg = this.timeouts.get(t.round);
@@ -685,6 +687,19 @@ export class Replica {
     if (t.author !== this.self && !this.verifier.verifySignature(t.author, digest, t.signature))
       return this.reject(from, "bad timeout signature");
     this.collectTimeout(t);
+  }
+
+  /**
+   * A validator timing out of a round we left (restarted, or cut off) learns the round we are in only from the
+   * next timeout or proposal it hears, which may be a long round away. Our last timeout carries the certificates
+   * that moved us on (its high QC, the TC before it): sent to it, with the others' answers, it catches up at once.
+   */
+  private helpLaggard(from: ValidatorIndex): void {
+    if (from === this.self || this.helped.get(from) === this.round) return;
+    const last = this.lastTimeoutMessage ?? this.persistedTimeout(this.safety.state.lastTimeout?.round ?? -1);
+    if (!last || this.isHeld()) return;
+    this.helped.set(from, this.round);
+    this.out.push({ type: "send", to: from, message: last });
   }
 
   private collectTimeout(t: Timeout): void {

@@ -36,6 +36,8 @@ export interface Net {
   run(limit?: number): void;
   /** Fire the current round's timer on every live replica. */
   timeoutAll(): void;
+  /** Fire the current round's timer on replica `i` alone. */
+  timeout(i: number): void;
   restart(i: number): void;
   effectsOf: ConsensusEffect[][];
   drop: (from: number, to: number, m: ConsensusMessage) => boolean;
@@ -101,9 +103,11 @@ export function createNet(n: number, stakes?: bigint[]): Net {
       }
     },
     timeoutAll() {
-      net.replicas.forEach((r, i) => {
-        if (r) apply(i, r.handle({ type: "timer", round: r.currentRound }, now));
-      });
+      for (let i = 0; i < net.replicas.length; i++) net.timeout(i);
+    },
+    timeout(i) {
+      const r = net.replicas[i];
+      if (r) apply(i, r.handle({ type: "timer", round: r.currentRound }, now));
     },
     restart(i) {
       const safety = net.persisted[i];

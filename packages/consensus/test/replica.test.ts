@@ -201,6 +201,25 @@ describe("Replica", () => {
     ]);
   });
 
+  it("answers a stale timeout with its own last timeout, so a lagging validator catches up at once", () => {
+    const net = createNet(4);
+    net.run(60);
+    const lagging = 3;
+    net.drop = (from, to) => from === lagging || to === lagging;
+    // The others go on without it, through the rounds it leads (each ends by a TC).
+    for (let k = 0; k < 4; k++) {
+      net.timeoutAll();
+      net.run(600);
+    }
+    const round = net.replicas[0]!.currentRound;
+    expect(net.replicas[lagging]!.currentRound).toBeLessThan(round - 2);
+    net.restart(lagging);
+    net.drop = () => false;
+    net.timeout(lagging); // its timeout is stale to the others; they answer it
+    net.run(600);
+    expect(net.replicas[lagging]!.currentRound).toBeGreaterThanOrEqual(round);
+  });
+
   it("refuses a proposal that skips rounds without a timeout certificate", () => {
     const net = createNet(4);
     net.drop = () => true;
