@@ -365,15 +365,7 @@ export class Replica {
     const highQcRound = this.highQc.round;
     const signature = this.bls.sign(this.secretKey, timeoutDigest(this.chainId, this.epoch, round, highQcRound));
     this.safety.recordTimeout(round, highQcRound, signature);
-    const message: Timeout = {
-      kind: "timeout",
-      epoch: this.epoch,
-      round,
-      highQc: this.highQc,
-      lastRoundTc: this.highTc && this.highTc.round === round - 1 ? this.highTc : null,
-      author: this.self,
-      signature,
-    };
+    const message = this.timeoutMessage(this.self, round, signature);
     this.lastTimeoutMessage = message;
     this.persistThen(() => {
       this.out.push({ type: "broadcast", message });
@@ -386,14 +378,19 @@ export class Replica {
     const signed = this.safety.state.lastTimeout;
     if (this.self === null || !signed || signed.round !== round || signed.highQcRound !== this.highQc.round)
       return null;
+    return this.timeoutMessage(this.self, round, signed.signature);
+  }
+
+  /** Our timeout of `round`: our high QC, and the TC of the round before when we hold it. */
+  private timeoutMessage(self: ValidatorIndex, round: number, signature: Uint8Array): Timeout {
     return {
       kind: "timeout",
       epoch: this.epoch,
       round,
       highQc: this.highQc,
       lastRoundTc: this.highTc && this.highTc.round === round - 1 ? this.highTc : null,
-      author: this.self,
-      signature: signed.signature,
+      author: self,
+      signature,
     };
   }
 

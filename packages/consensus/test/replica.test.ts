@@ -2,6 +2,17 @@ import { blstBackend, hashHeader, type Proposal, proposalDigest } from "@ordo/co
 import { describe, expect, it } from "vitest";
 import { createNet } from "./harness.js";
 
+/** A healthy network whose next round's leader then goes silent: the others sit in that round until they time out. */
+function withSilentNextLeader() {
+  const net = createNet(4);
+  net.run(60);
+  const silent = net.replicas[0]!.leaderOf(net.replicas[0]!.currentRound + 1);
+  net.replicas[silent] = null;
+  net.drop = (from, to) => from === silent || to === silent;
+  net.run(400);
+  return { net, silent };
+}
+
 describe("Replica", () => {
   it("commits the same blocks, in height order, on every validator of a healthy network", () => {
     const net = createNet(4);
@@ -144,12 +155,7 @@ describe("Replica", () => {
   it("restarts into the round it last signed in, even one it entered by a timeout certificate", () => {
     // Chaos seed 3 again: restarted from its committed block, a validator that had voted in a round entered by a
     // TC came back one round below it and refused every timeout ("round 194 < last voted round 195").
-    const net = createNet(4);
-    net.run(60);
-    const silent = net.replicas[0]!.leaderOf(net.replicas[0]!.currentRound + 1);
-    net.replicas[silent] = null;
-    net.drop = (from, to) => from === silent || to === silent;
-    net.run(400);
+    const { net, silent } = withSilentNextLeader();
     // Out of the round before the silent leader's, then out of its round: the next leader proposes with a TC.
     net.timeoutAll();
     net.run(400);
@@ -180,12 +186,7 @@ describe("Replica", () => {
   });
 
   it("sends again, after a restart, the timeout it had signed for its round", () => {
-    const net = createNet(4);
-    net.run(60);
-    const silent = net.replicas[0]!.leaderOf(net.replicas[0]!.currentRound + 1);
-    net.replicas[silent] = null;
-    net.drop = (from, to) => from === silent || to === silent;
-    net.run(400);
+    const { net, silent } = withSilentNextLeader();
     net.timeoutAll();
     const i = (silent + 1) % 4;
     expect(net.persisted[i]!.lastTimeout?.round).toBe(net.replicas[i]!.currentRound);
