@@ -109,7 +109,6 @@ export async function checkNoTransactionLost(
   };
 }
 
-/** Every validator's block at every height up to the lowest committed height is the same block. */
 /** A run's committed heights, sampled every 2 s (null: the validator did not answer). */
 export type HeightTimeline = readonly { atMs: number; heights: readonly (number | null)[] }[];
 
@@ -149,6 +148,7 @@ export function checkLiveness(
   };
 }
 
+/** Every validator's block at every height up to the lowest committed height is the same block. */
 export async function checkAgreement(apis: readonly string[]): Promise<CheckResult & { height: number }> {
   const heights = await Promise.all(
     apis.map(async (a) => (await getJson<{ committedHeight: number }>(`${a}/v1/status`)).body.committedHeight),

@@ -357,8 +357,7 @@ export class Replica {
       return;
     }
     if (!decision.fresh) {
-      this.lastTimeoutMessage ??= this.persistedTimeout(round);
-      const last = this.lastTimeoutMessage;
+      const last = this.signedTimeout();
       if (last && last.round === round && !this.isHeld()) this.out.push({ type: "broadcast", message: last });
       return;
     }
@@ -373,12 +372,16 @@ export class Replica {
     });
   }
 
-  /** The timeout this validator signed for `round` before a restart, rebuilt from the safety state to be sent again. */
-  private persistedTimeout(round: number): Timeout | null {
+  /**
+   * The last timeout this validator signed, to send again. After a restart the message is rebuilt from the safety
+   * state (its round, high-QC round and signature), when the high QC it carried is the one held now.
+   */
+  private signedTimeout(): Timeout | null {
     const signed = this.safety.state.lastTimeout;
-    if (this.self === null || !signed || signed.round !== round || signed.highQcRound !== this.highQc.round)
-      return null;
-    return this.timeoutMessage(this.self, round, signed.signature);
+    if (this.lastTimeoutMessage || this.self === null || !signed || signed.highQcRound !== this.highQc.round)
+      return this.lastTimeoutMessage;
+    this.lastTimeoutMessage = this.timeoutMessage(this.self, signed.round, signed.signature);
+    return this.lastTimeoutMessage;
   }
 
   /** Our timeout of `round`: our high QC, and the TC of the round before when we hold it. */
@@ -693,7 +696,7 @@ export class Replica {
    */
   private helpLaggard(from: ValidatorIndex): void {
     if (from === this.self || this.helped.get(from) === this.round) return;
-    const last = this.lastTimeoutMessage ?? this.persistedTimeout(this.safety.state.lastTimeout?.round ?? -1);
+    const last = this.signedTimeout();
     if (!last || this.isHeld()) return;
     this.helped.set(from, this.round);
     this.out.push({ type: "send", to: from, message: last });

@@ -13,12 +13,14 @@ import {
   decodeEvidence,
   decodeMessage,
   decodeQuorumCertificate,
+  decodeTimeoutCertificate,
   type Evidence,
   encodeBlock,
   encodeBlockPayload,
   encodeEvidence,
   encodeMessage,
   encodeQuorumCertificate,
+  encodeTimeoutCertificate,
   KIND_TAG,
   type Proposal,
   type QuorumCertificate,
@@ -222,6 +224,7 @@ describe("round trips", () => {
     expect(decodeBlock(encodeBlock(block()))).toStrictEqual(block());
     expect(decodeQuorumCertificate(encodeQuorumCertificate(qc()))).toStrictEqual(qc());
     expect(decodeQuorumCertificate(encodeQuorumCertificate(genesisQc()))).toStrictEqual(genesisQc());
+    expect(decodeTimeoutCertificate(encodeTimeoutCertificate(tc()))).toStrictEqual(tc());
     expectSame(decodeBlockPayload(encodeBlockPayload(payload())), payload());
     expect(decodeBlockPayload(encodeBlockPayload({ groups: [] }))).toStrictEqual({ groups: [] });
     expect(decodeEvidence(encodeEvidence(doubleVote()))).toStrictEqual(doubleVote());
@@ -413,6 +416,7 @@ describe("rejections", () => {
     expectDecodeError(() => decodeMessage(encodeBlock(block())), /kind tag 7$/);
     expectDecodeError(() => decodeBlock(encodeMessage(vote())), /kind tag/);
     expectDecodeError(() => decodeQuorumCertificate(encodeBlock(block())), /kind tag/);
+    expectDecodeError(() => decodeTimeoutCertificate(encodeQuorumCertificate(qc())), /kind tag/);
     expectDecodeError(() => decodeEvidence(encodeQuorumCertificate(qc())), /kind tag/);
     const ev = unpackWire(encodeEvidence(doubleVote()));
     ev[2] = 3;
@@ -427,6 +431,7 @@ describe("rejections", () => {
       [decodeEvidence, encodeEvidence(doubleProposal())],
       [decodeBlock, encodeBlock(block())],
       [decodeQuorumCertificate, encodeQuorumCertificate(qc())],
+      [decodeTimeoutCertificate, encodeTimeoutCertificate(tc())],
     ];
     for (const [decode, bytes] of encodings)
       for (let n = 0; n < bytes.length; n++) expectDecodeError(() => decode(bytes.subarray(0, n)));

@@ -114,7 +114,7 @@ describe("NodeStore records", () => {
     expect(await s.loadSafetyState()).toEqual(initialSafetyState(7));
   });
 
-  it("reads a version 1 safety state (before the one-chain QC was kept) with no QC", async () => {
+  it("reads a version 1 safety state (before the highest QC and TC were kept) with neither", async () => {
     await writeRaw(storeKey.safety, new Packr({ useRecords: false }).pack([1, 2, 9, 8, 7, 6, null, null]));
     const s = await openStore();
     expect(await s.loadSafetyState()).toEqual({

@@ -56,6 +56,7 @@ export const KIND_TAG = {
   "quorum-certificate": 8,
   "epoch-request": 9,
   "epoch-proof": 10,
+  "timeout-certificate": 11,
 } as const;
 
 /** Evidence sub-tags (the third field of an evidence encoding). */
@@ -282,6 +283,15 @@ export function encodeBlock(block: Block): Uint8Array {
 
 export function encodeQuorumCertificate(qc: QuorumCertificate): Uint8Array {
   return pack(qcWire(qc));
+}
+
+/** A TC alone, `[1, 11, [epoch, round, signers, highQcRounds, signature]]` (a validator keeps its highest). */
+export function encodeTimeoutCertificate(tc: TimeoutCertificate): Uint8Array {
+  return pack(tcRecordWire(tc));
+}
+
+function tcRecordWire(tc: TimeoutCertificate): unknown[] {
+  return [CODEC_VERSION, KIND_TAG["timeout-certificate"], tcWire(tc)];
 }
 
 // ---------------------------------------------------------------------------
@@ -740,6 +750,22 @@ export function decodeBlock(bytes: Uint8Array, limits?: Partial<CodecLimits>): B
     const block = blockFrom(f, 2, "block", ctx);
     assertCanonical(bytes, blockWire(block), "block");
     return block;
+  });
+}
+
+/** A TC alone (`encodeTimeoutCertificate`). */
+export function decodeTimeoutCertificate(bytes: Uint8Array, limits?: Partial<CodecLimits>): TimeoutCertificate {
+  return guarded("timeout certificate", () => {
+    const ctx = context(limits);
+    const f = versionAndTag(
+      unpackOne(bytes, ctx.limits.maxMessageBytes, "maxMessageBytes", "timeout certificate"),
+      3,
+      KIND_TAG["timeout-certificate"],
+      "tc",
+    );
+    const tc = decodeTc(f[2], "tc", ctx);
+    assertCanonical(bytes, tcRecordWire(tc), "timeout certificate");
+    return tc;
   });
 }
 

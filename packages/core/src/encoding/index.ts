@@ -7,12 +7,14 @@ export {
   decodeEvidence,
   decodeMessage,
   decodeQuorumCertificate,
+  decodeTimeoutCertificate,
   EVIDENCE_TAG,
   encodeBlock,
   encodeBlockPayload,
   encodeEvidence,
   encodeMessage,
   encodeQuorumCertificate,
+  encodeTimeoutCertificate,
   KIND_TAG,
 } from "./codec.js";
 export { packWire, type Wire } from "./wire-writer.js";

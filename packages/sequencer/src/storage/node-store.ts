@@ -42,8 +42,10 @@ import {
   type CodecLimits,
   decodeBlock,
   decodeQuorumCertificate,
+  decodeTimeoutCertificate,
   encodeBlock,
   encodeQuorumCertificate,
+  encodeTimeoutCertificate,
   hashHeader,
   hashTransaction,
   MAX_NAMESPACE,
@@ -649,7 +651,7 @@ function encodeSafetyState(s: SafetyState): Uint8Array {
     lv && [lv.round, lv.blockHash, lv.committedHash, lv.signature],
     lt && [lt.round, lt.highQcRound, lt.signature],
     s.highQc && encodeQuorumCertificate(s.highQc),
-    s.highTc && [s.highTc.epoch, s.highTc.round, s.highTc.signers, s.highTc.highQcRounds, s.highTc.signature],
+    s.highTc && encodeTimeoutCertificate(s.highTc),
   ]);
 }
 
@@ -661,22 +663,13 @@ function decodeSafetyState(bytes: Uint8Array): SafetyState {
   const lv = f[6] === null ? null : tuple(f[6], 4, "lastVote");
   const lt = f[7] === null ? null : tuple(f[7], 3, "lastTimeout");
   const qc = version === 1 || f[8] === null ? null : decodeQuorumCertificate(bin(f[8], "highQc"));
-  const tc = version === 1 || f[9] === null ? null : tuple(f[9], 5, "highTc");
-  const highQcRounds = tc?.[3];
-  if (tc && !Array.isArray(highQcRounds)) throw new Error("highTc.highQcRounds is not a list");
+  const tc = version === 1 || f[9] === null ? null : decodeTimeoutCertificate(bin(f[9], "highTc"));
   return {
     epoch: uint(f[1], "epoch"),
     lastVotedRound: uint(f[2], "lastVotedRound"),
     oneChainRound: uint(f[3], "oneChainRound"),
     highQc: qc,
-    // The replica verifies it again before it enters a round through it.
-    highTc: tc && {
-      epoch: uint(tc[0], "highTc.epoch"),
-      round: uint(tc[1], "highTc.round"),
-      signers: bin(tc[2], "highTc.signers"),
-      highQcRounds: (highQcRounds as unknown[]).map((r, i) => uint(r, `highTc.highQcRounds[${i}]`)),
-      signature: bin(tc[4], "highTc.signature"),
-    },
+    highTc: tc,
     preferredRound: uint(f[4], "preferredRound"),
     lastProposedRound: uint(f[5], "lastProposedRound"),
     lastVote: lv && {
